@@ -26,12 +26,18 @@ def is_tensor(obj):
     return isinstance(obj, Tensor)
 
 
+def _tensor_arg(op, input):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(input).__name__}")
+    return input
+
+
 def is_floating_point(input):
-    return input.is_floating_point()
+    return _tensor_arg("is_floating_point", input).is_floating_point()
 
 
 def numel(input):
-    return input.numel()
+    return _tensor_arg("numel", input).numel()
 
 
 __all__ = sorted(set(_creation_names) | set(_ops.public_functions()) | {

@@ -27,6 +27,11 @@ class _GradMode:
 
     mode = None
 
+    def __new__(cls, orig_func=None, *args, **kwargs):
+        if callable(orig_func):  # `@no_grad` without parentheses, as torch allows
+            return cls()(orig_func)
+        return super().__new__(cls)
+
     def __enter__(self):
         self._previous = _set_grad_enabled(self.mode)
         return self
@@ -277,6 +282,8 @@ class AccumulateGrad:
 
 
 def _edge(t):
+    if t._base is not None:
+        _refresh_view(t)
     if t.grad_fn is not None:
         return (t.grad_fn, t._output_nr)
     ref = t._grad_acc
@@ -285,6 +292,24 @@ def _edge(t):
         acc = AccumulateGrad(t)
         t._grad_acc = weakref.ref(acc)
     return (acc, 0)
+
+
+def _refresh_view(view):
+    """A view whose base (or a sibling view) changed in place since its grad_fn was recorded
+    takes its history anew from the base, as torch regenerates a view's grad_fn: without this
+    its gradient would skip the in-place op."""
+    recorded = view.__dict__.get("_view_version")
+    if recorded is None or recorded == view._version.value or view._view_fn is None:
+        return
+    base = view._base
+    if base._requires_grad:
+        previous = _set_grad_enabled(True)
+        try:
+            fresh = view._view_fn(base)
+        finally:
+            _set_grad_enabled(previous)
+        view.grad_fn, view._output_nr = fresh.grad_fn, fresh._output_nr
+    view._view_version = view._version.value
 
 
 class _RemovableHandle:
@@ -370,7 +395,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
             node, nr = _edge(t)
             captures.setdefault((id(node), nr), []).append(i)
     results = [None] * (len(inputs) if inputs is not None else 0)
-    stored = set()
+    # arrays a leaf's .grad must not alias: the caller's seeds (copied if stored, not up front)
+    stored = {id(g._data) for g in grad_tensors}
 
     previous = _set_grad_enabled(create_graph)
     try:
@@ -496,7 +522,10 @@ def _accumulate(leaf, grad, create_graph, stored):
     if leaf.grad is None:
         if not create_graph:
             grad = grad.detach()
-            if id(grad._data) in stored or grad._base is not None:
+            # a broadcast gradient (a reduction's backward) is a read-only, stride-0 view:
+            # later accumulation writes into .grad, so it gets memory of its own
+            if (id(grad._data) in stored or grad._base is not None
+                    or not getattr(grad._data.flags, "writeable", True) or 0 in grad._data.strides):
                 grad = grad.clone()
             stored.add(id(grad._data))
         leaf.grad = grad
@@ -525,7 +554,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         grad_tensors = (None,) * len(tensors)
     elif isinstance(grad_tensors, Tensor):
         grad_tensors = (grad_tensors,)
-    grads = tuple(_seed_grad(t, g, "backward") for t, g in zip(tensors, grad_tensors))
+    grads = tuple(_seed_grad(t, g, "backward", create_graph) for t, g in zip(tensors, grad_tensors))
     if retain_graph is None:
         retain_graph = create_graph
     if inputs is not None:
@@ -561,7 +590,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if len(grad_outputs) != len(outputs):
         raise RuntimeError(f"autograd.grad: got {len(grad_outputs)} grad_outputs for "
                            f"{len(outputs)} outputs")
-    grads = tuple(_seed_grad(t, g, "autograd.grad") for t, g in zip(outputs, grad_outputs))
+    grads = tuple(_seed_grad(t, g, "autograd.grad", create_graph)
+                  for t, g in zip(outputs, grad_outputs))
     if retain_graph is None:
         retain_graph = create_graph
     if allow_unused is None:
@@ -574,7 +604,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return result
 
 
-def _seed_grad(t, g, who):
+def _seed_grad(t, g, who, create_graph=False):
     from .tensor import Tensor
 
     if not t.requires_grad:
@@ -592,4 +622,6 @@ def _seed_grad(t, g, who):
     if g.shape != t.shape:
         raise RuntimeError(f"{who}: gradient has shape {_describe(g.shape)} but the output has "
                            f"shape {_describe(t.shape)}")
-    return g.detach().clone() if g._dtype is t._dtype else g.detach().to(t._dtype)
+    if create_graph and g.requires_grad:  # higher-order: the seed's own history is kept
+        return g if g._dtype is t._dtype else g.to(t._dtype)
+    return g.detach() if g._dtype is t._dtype else g.detach().to(t._dtype)

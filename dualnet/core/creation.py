@@ -7,45 +7,41 @@ import numpy as np
 
 from . import random as _random
 from .device import CPU, array_module, to_device
-from .dtypes import bool_, from_numpy_dtype, get_default_dtype, int64, to_dtype
+from .dtypes import bool_, from_numpy_dtype, get_default_dtype, int64, promote_types, to_dtype
 from .tensor import Tensor
 
 
 def _infer_dtype(data):
-    """PyTorch's inference: NumPy arrays keep their dtype; Python floats give the default float."""
+    """PyTorch's inference: NumPy arrays and scalars keep their dtype, Python floats give the
+    default float, ints int64, bools bool; a sequence promotes its items' dtypes."""
     if isinstance(data, Tensor):
         return data._dtype
-    if isinstance(data, np.ndarray):
+    if isinstance(data, (np.ndarray, np.generic)):
         return from_numpy_dtype(data.dtype)
-    if isinstance(data, np.generic):
-        return from_numpy_dtype(data.dtype)
-    kinds = set()
-    _scan_kinds(data, kinds, 0)
-    if "f" in kinds:
-        return get_default_dtype()
-    if "i" in kinds:
-        return int64
-    if "b" in kinds:
-        return bool_
-    return get_default_dtype()  # empty lists are float, as in torch
+    found = []
+    _scan_dtypes(data, found, 0)
+    if not found:
+        return get_default_dtype()  # empty lists are float, as in torch
+    result = found[0]
+    for d in found[1:]:
+        result = promote_types(result, d)
+    return result
 
 
-def _scan_kinds(data, kinds, depth):
-    if isinstance(data, (builtins.bool, np.bool_)):
-        kinds.add("b")
-    elif isinstance(data, (builtins.int, np.integer)):
-        kinds.add("i")
-    elif isinstance(data, (builtins.float, np.floating)):
-        kinds.add("f")
-    elif isinstance(data, Tensor):
-        kinds.add("f" if data._dtype.is_floating_point else ("b" if data._dtype is bool_ else "i"))
-    elif isinstance(data, np.ndarray):
-        kinds.add({"b": "b", "f": "f"}.get(data.dtype.kind, "i"))
+def _scan_dtypes(data, found, depth):
+    if isinstance(data, (Tensor, np.ndarray, np.generic)):  # (np.float64 is a float subclass)
+        found.append(_infer_dtype(data))
+    elif isinstance(data, builtins.bool):
+        found.append(bool_)
+    elif isinstance(data, builtins.int):
+        found.append(int64)
+    elif isinstance(data, builtins.float):
+        found.append(get_default_dtype())
     elif isinstance(data, (list, tuple)):
         if depth > 64:
             raise ValueError("tensor: data is nested too deeply")
         for item in data:
-            _scan_kinds(item, kinds, depth + 1)
+            _scan_dtypes(item, found, depth + 1)
     elif isinstance(data, numbers.Number):
         raise TypeError(f"tensor: unsupported number type {type(data).__name__}")
     else:
@@ -163,6 +159,8 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
     """A tensor filled with `fill_value`; the dtype follows the value (1 -> int64, 1.0 -> float)."""
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
+    if not isinstance(fill_value, numbers.Number) or isinstance(fill_value, complex):
+        raise TypeError(f"full: fill_value must be a number, got {type(fill_value).__name__}")
     if dtype is None:
         dtype = _infer_dtype(fill_value)
     return _factory("full", (size,) if not isinstance(size, (builtins.int, np.integer)) else (size,),
@@ -197,19 +195,27 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
                  lambda xp, s, d: xp.full(s, fill_value, d.np))
 
 
+def _check_tensor(op, input):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(input).__name__}")
+
+
 def rand_like(input, *, dtype=None, device=None, requires_grad=False, generator=None):
+    _check_tensor("rand_like", input)
     dtype = input._dtype if dtype is None else to_dtype(dtype)
     return rand(*input.shape, dtype=dtype, device=device or input._device,
                 requires_grad=requires_grad, generator=generator)
 
 
 def randn_like(input, *, dtype=None, device=None, requires_grad=False, generator=None):
+    _check_tensor("randn_like", input)
     dtype = input._dtype if dtype is None else to_dtype(dtype)
     return randn(*input.shape, dtype=dtype, device=device or input._device,
                  requires_grad=requires_grad, generator=generator)
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, device=None, generator=None):
+    _check_tensor("randint_like", input)
     if high is None:
         low, high = 0, low
     return randint(low, high, tuple(input.shape), dtype=dtype or input._dtype,
@@ -264,6 +270,9 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+    """`steps` values from base**start to base**end, evenly spaced in the exponent."""
+    if not isinstance(steps, (builtins.int, np.integer)) or steps < 0:
+        raise RuntimeError(f"logspace: number of steps must be a non-negative int, got {steps!r}")
     dtype = get_default_dtype() if dtype is None else to_dtype(dtype)
     return tensor(np.logspace(start, end, steps, base=base).astype(dtype.np), device=device,
                   requires_grad=requires_grad)
@@ -337,6 +346,7 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
     """A random permutation of 0..n-1 (int64)."""
+    _size("randperm", (n,))
     dtype = int64 if dtype is None else to_dtype(dtype)
     array = _random.generator_of(generator).permutation(n).astype(dtype.np)
     dev = to_device(device)
@@ -350,6 +360,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     """Samples of N(mean, std**2) (float mean and std with a size)."""
     if size is None:
         raise TypeError("normal: give size= with float mean and std")
+    if std < 0:
+        raise RuntimeError(f"normal: expects std >= 0.0, got std={std}")
     out = randn(*_size("normal", (size,) if isinstance(size, builtins.int) else size),
                 generator=generator, dtype=dtype, device=device)
     out = out * std + mean
@@ -360,7 +372,10 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
 
 def bernoulli(input, p=None, *, generator=None):
     """1 with probability `input` (or p), else 0, in input's dtype."""
+    _check_tensor("bernoulli", input)
     probs = input._data if p is None else np.full(input._data.shape, p)
+    if not ((probs >= 0) & (probs <= 1)).all():
+        raise RuntimeError("bernoulli: every probability must be in [0, 1]")
     draws = _random.generator_of(generator).random(probs.shape) < (
         probs.get() if hasattr(probs, "get") else probs)
     return _finish(array_module(input._device).asarray(draws.astype(input._dtype.np)),

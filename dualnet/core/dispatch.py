@@ -3,8 +3,12 @@
 Kernel modules are imported on first use, so `import dualnet` neither imports Numba nor
 compiles anything.
 """
+import ctypes
 import importlib
+import os
+import sys
 
+from . import config
 from .device import require_cuda
 
 _loaded = {}
@@ -21,6 +25,8 @@ def kernels(family, dev):
 
 
 def _load(family, kind):
+    if not _loaded:
+        tune_malloc()
     if kind == "cuda":
         require_cuda(f"the {family} ops")
     try:
@@ -30,3 +36,16 @@ def _load(family, kind):
             raise RuntimeError(f"the {family} ops have no CUDA implementation yet; "
                                f"move the tensors to the CPU with .cpu()") from None
         raise
+
+
+def tune_malloc():
+    """Keep big freed buffers in the process (glibc only; see config.MALLOC_*)."""
+    if not sys.platform.startswith("linux") or os.environ.get("DUALNET_MALLOC_TUNING") == "0":
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (e.g. musl): nothing to tune
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # mallopt parameter numbers from <malloc.h>
+    return bool(libc.mallopt(m_mmap_threshold, config.MALLOC_MMAP_THRESHOLD)
+                and libc.mallopt(m_trim_threshold, config.MALLOC_TRIM_THRESHOLD))

@@ -3,7 +3,6 @@ import numpy as np
 
 from . import config
 from .autograd import grad as _grad
-from .autograd import no_grad
 from .tensor import Tensor
 
 
@@ -13,18 +12,17 @@ def _as_tuple(x):
 
 def _numerical_jacobian(fn, inputs, i, eps):
     """d(outputs)/d(inputs[i]) by central differences, one column per input element."""
-    target = inputs[i]
-    flat = target._data.reshape(-1)
+    flat = inputs[i]._data.flat  # writes through, even into a non-contiguous input
     columns = []
-    with no_grad():
-        for k in range(flat.size):
-            original = flat[k]
-            flat[k] = original + eps
-            plus = [o.detach()._data.astype(np.float64).ravel().copy() for o in _as_tuple(fn(*inputs))]
-            flat[k] = original - eps
-            minus = [o.detach()._data.astype(np.float64).ravel().copy() for o in _as_tuple(fn(*inputs))]
-            flat[k] = original
-            columns.append(np.concatenate([(p - m) / (2 * eps) for p, m in zip(plus, minus)]))
+    # grad mode stays on: gradgradcheck's `fn` itself calls autograd.grad
+    for k in range(inputs[i]._data.size):
+        original = flat[k]
+        flat[k] = original + eps
+        plus = [o.detach()._data.astype(np.float64).ravel().copy() for o in _as_tuple(fn(*inputs))]
+        flat[k] = original - eps
+        minus = [o.detach()._data.astype(np.float64).ravel().copy() for o in _as_tuple(fn(*inputs))]
+        flat[k] = original
+        columns.append(np.concatenate([(p - m) / (2 * eps) for p, m in zip(plus, minus)]))
     return np.stack(columns, axis=1) if columns else np.zeros((0, 0))
 
 
@@ -32,7 +30,7 @@ def _analytical_jacobian(outputs, inputs, i):
     rows = []
     for out in outputs:
         if not out.requires_grad:
-            rows.append(np.zeros((out.numel(), inputs[i].numel())))
+            rows.extend(np.zeros((out.numel(), inputs[i].numel())))
             continue
         for k in range(out.numel()):
             seed = np.zeros(out._data.size, dtype=out._data.dtype)
@@ -56,6 +54,9 @@ def gradcheck(func, inputs, *, eps=config.GRADCHECK_EPS, atol=config.GRADCHECK_A
     """
     inputs = _as_tuple(inputs)
     checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad, so there is nothing to check; "
+                         "create the inputs with requires_grad=True")
     for i in checked:
         if inputs[i].dtype.name != "float64":
             raise ValueError(f"gradcheck: input {i} is {inputs[i].dtype}; finite differences need "

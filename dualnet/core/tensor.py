@@ -11,6 +11,9 @@ from .device import CPU, array_module, to_device
 from .dtypes import from_numpy_dtype, get_default_dtype, to_dtype
 
 
+_PRINT_LINEWIDTH = 80  # torch's default print linewidth, so reprs wrap where torch's do
+
+
 class _VersionCounter:
     """Shared by a tensor and its views; bumped by every in-place change of their memory."""
 
@@ -266,6 +269,7 @@ class Tensor:
             if owner is not None:
                 owner.grad = grad.detach() if owner.grad is None else owner.grad + grad.detach()
 
+        keep.retains_grad = True
         self._add_hook(keep)
 
     @property
@@ -287,7 +291,10 @@ class Tensor:
         else:
             table = self.grad_fn.__dict__.setdefault("_tensor_hooks", {})
             hooks = table.setdefault(self._output_nr, [])
-        hooks.append(hook)
+        if hooks and getattr(hooks[-1], "retains_grad", False):
+            hooks.insert(len(hooks) - 1, hook)  # .grad keeps what every hook made of it (torch)
+        else:
+            hooks.append(hook)
         return _autograd._RemovableHandle(hooks, hook)
 
     # ------------------------------------------------------------------ conversion
@@ -326,10 +333,17 @@ class Tensor:
         return self._data if self._device.type == "cpu" else self._data.get()
 
     def __float__(self):
+        self._check_one_element("float")
         return float(self.item())
 
     def __int__(self):
+        self._check_one_element("int")
         return int(self.item())
+
+    def _check_one_element(self, to):
+        if self._data.size != 1:  # torch raises ValueError here (item() raises RuntimeError)
+            raise ValueError(f"{to}(): only one-element tensors can be converted to Python "
+                             f"scalars, got shape {list(self._data.shape)}")
 
     def __index__(self):
         if self._dtype.is_floating_point or self._data.size != 1:
@@ -461,16 +475,13 @@ class Tensor:
     def __repr__(self):
         host = self._host()
         body = np.array2string(
-            host, separator=", ", prefix="tensor(",
-            threshold=config.PRINT_THRESHOLD, edgeitems=config.PRINT_EDGEITEMS,
-            precision=config.PRINT_PRECISION,
-            formatter={"bool": lambda v: "True" if v else "False"} if host.dtype == np.bool_ else None,
-        ) if host.size else "[]"
-        if host.dtype.kind == "f" and host.size:
-            body = body.replace("nan", "nan").replace("inf", "inf")
+            host, separator=", ", prefix="tensor(", threshold=config.PRINT_THRESHOLD,
+            edgeitems=config.PRINT_EDGEITEMS, max_line_width=_PRINT_LINEWIDTH,
+            formatter={"all": _element_formatter(host)},
+        ).replace(", ...,", ",  ...,") if host.size else "[]"  # torch pads the summary mark
         extras = []
         default_dtype = self._dtype is get_default_dtype() or self._dtype.name in ("int64", "bool")
-        if host.size == 0:
+        if host.size == 0 and host.shape != (0,):
             extras.append(f"size={tuple(host.shape)}")
         if not default_dtype:
             extras.append(f"dtype={self._dtype!r}")
@@ -505,6 +516,57 @@ class Tensor:
 _autograd._tensor_cls = Tensor
 
 
+def _summarized(array, edge):
+    """The elements repr shows: the first and last `edge` along every dim of a large array."""
+    if array.ndim == 0:
+        return array.reshape(1)
+    if array.shape[0] > 2 * edge:
+        array = np.concatenate([array[:edge], array[-edge:]])
+    if array.ndim == 1:
+        return array
+    return np.concatenate([_summarized(row, edge) for row in array])
+
+
+def _element_formatter(host):
+    """Each element as torch prints it (torch/_tensor_str.py's _Formatter): integral floats as
+    `1.`, others with PRINT_PRECISION decimals, scientific when the magnitudes span > 1e3 (or
+    pass 1e8 / fall under 1e-4); every element padded to one width."""
+    shown = _summarized(host, config.PRINT_EDGEITEMS) if host.size > config.PRINT_THRESHOLD \
+        else host.reshape(-1)
+    digits = config.PRINT_PRECISION
+    if host.dtype.kind == "b":
+        def fmt(v):
+            return "True" if v else "False"
+        width = max(len(fmt(v)) for v in shown)
+    elif host.dtype.kind != "f":
+        fmt = str
+        width = max(len(str(v)) for v in shown)
+    else:
+        values = shown.astype(np.float64)
+        finite = values[np.isfinite(values) & (values != 0)]
+        int_mode, sci_mode = True, False
+        if finite.size:
+            smallest, largest = np.abs(finite).min(), np.abs(finite).max()
+            int_mode = bool(np.all(finite == np.ceil(finite)))
+            sci_mode = largest / smallest > 1000.0 or largest > 1.0e8 or (
+                not int_mode and smallest < 1.0e-4)
+
+        def fmt(v):
+            v = float(v)
+            if sci_mode:
+                return f"{v:.{digits}e}"
+            if int_mode:
+                return f"{v:.0f}" + ("." if np.isfinite(v) else "")
+            return f"{v:.{digits}f}"
+        width = max([1] + [len(fmt(v)) for v in finite])  # torch sizes by the non-zero finite values
+
+    def pad(v):
+        text = fmt(v)
+        return " " * (width - len(text)) + text
+
+    return pad
+
+
 def _rebuild(array, dtype_name, device_name, requires_grad):
     t = Tensor._make(np.array(array, dtype=to_dtype(dtype_name).np), CPU, None, False, None, 0, None)
     if device_name != "cpu":
@@ -532,7 +594,11 @@ def _parse_to(t, args, kwargs):
             dtype = a
         elif isinstance(a, (str, _device_cls, int)) and not isinstance(a, bool):
             if isinstance(a, str) and a.split(":")[0] not in ("cpu", "cuda"):
-                dtype = a
+                try:
+                    dtype = to_dtype(a)
+                except TypeError:  # neither a dtype name nor a device: torch's device error
+                    _device_cls(a)
+                    raise
             else:
                 dev = a
         elif isinstance(a, (np.dtype, type)):

@@ -20,6 +20,7 @@ def mark_view(out, src, view_fn):
         parent_fn = src._view_fn
         out._base = src._base
         out._view_fn = lambda base: view_fn(parent_fn(base))
+    out._view_version = out._version.value  # its grad_fn is current until the memory changes
     return out
 
 
@@ -79,20 +80,25 @@ def write_into(op, t, result):
 
 
 def adopt_graph(t, result):
-    if not result._requires_grad:
+    base = t._base
+    if not result._requires_grad and (base is None or not base._requires_grad):
+        # overwritten with a constant (copy_ of a tensor outside the graph): no history remains
+        t.grad_fn, t._output_nr, t._requires_grad = None, 0, False
         return
-    if t._base is None:
+    if base is None:
         t.grad_fn, t._output_nr, t._requires_grad = result.grad_fn, result._output_nr, True
         return
-    base = t._base
     node = CopySlices()
     node.view_fn = t._view_fn
-    node.needs_input_grad = (base._requires_grad, True)
-    node._next = (_edge(base) if base._requires_grad else None, _edge(result))
+    node.needs_input_grad = (base._requires_grad, result._requires_grad)
+    # a constant written into the view leaves its region with no gradient (no edge)
+    node._next = (_edge(base) if base._requires_grad else None,
+                  _edge(result) if result._requires_grad else None)
     node._out_meta = [(base._data.shape, base._dtype)]
     base.grad_fn, base._output_nr, base._requires_grad = node, 0, True
     fresh = t._view_fn(base)  # grad mode is on here: the view is recorded from the new base
     t.grad_fn, t._output_nr, t._requires_grad = fresh.grad_fn, fresh._output_nr, True
+    t._view_version = t._version.value
 
 
 class CopySlices(Function):

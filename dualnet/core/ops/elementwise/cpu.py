@@ -12,7 +12,50 @@ import math
 import numba
 import numpy as np
 
-_ufunc = numba.vectorize(cache=True, nopython=True)
+
+def _ufunc(py_func):
+    """A Numba ufunc compiled lazily (and cached on disk) for each combination of input dtypes.
+
+    One `numba.vectorize` ufunc collects loops as it meets new dtypes, and NumPy then runs the
+    first loop the inputs can be safely cast to: once a float64 loop exists, int64 inputs would be
+    added through float64 (wrong beyond 2**53) and an in-place uint8 update fails to cast back.
+    So each dtype combination gets its own single-loop ufunc, called as a plain NumPy ufunc
+    (which also skips the ~1.5 us of Numba's Python-level `DUFunc.__call__`).
+    """
+    loops = {}  # input dtypes -> NumPy ufunc with exactly one loop, for those dtypes
+
+    def loop_for(args):
+        key = tuple(getattr(a, "dtype", None) or type(a) for a in args)
+        found = loops.get(key)
+        if found is None:
+            compiled = numba.vectorize(cache=True, nopython=True)(py_func)
+            compiled.add(tuple(numba.typeof(a).dtype if isinstance(a, np.ndarray) else
+                               numba.typeof(a) for a in args))
+            found = loops[key] = compiled.ufunc
+        return found
+
+    if py_func.__code__.co_argcount == 1:
+        def kernel(a, out=None):
+            try:
+                loop = loops[(a.dtype,)]
+            except (KeyError, AttributeError):
+                loop = loop_for((a,))
+            return loop(a) if out is None else loop(a, out=out)
+    elif py_func.__code__.co_argcount == 2:
+        def kernel(a, b, out=None):
+            try:
+                loop = loops[a.dtype, b.dtype]
+            except (KeyError, AttributeError):
+                loop = loop_for((a, b))
+            return loop(a, b) if out is None else loop(a, b, out=out)
+    else:
+        def kernel(*args, out=None):
+            loop = loop_for(args)
+            return loop(*args) if out is None else loop(*args, out=out)
+
+    kernel.__name__ = kernel.__qualname__ = py_func.__name__
+    kernel.__doc__ = py_func.__doc__
+    return kernel
 
 
 # --------------------------------------------------------------------------- binary arithmetic
@@ -156,7 +199,10 @@ def relu(a, out=None):
 
 
 def sign(a, out=None):
-    return np.sign(a, out=out)
+    out = np.asarray(np.sign(a, out=out))  # a 0-d input gives a NumPy scalar back
+    if out.dtype.kind == "f":  # torch's sign is (0 < a) - (a < 0): NaN gives 0
+        np.copyto(out, 0, where=np.isnan(out))
+    return out
 
 
 @_ufunc
@@ -254,7 +300,7 @@ def erf(a):
 
 @_ufunc
 def relu_backward(grad, out):
-    return grad * (out > 0)
+    return grad * (not out <= 0)  # torch's threshold_backward: a NaN output passes the gradient
 
 
 @_ufunc
@@ -274,8 +320,10 @@ def clamp_backward(grad, a, low, high):
 
 @_ufunc
 def clamp(a, low, high):
-    # NaN passes through, like torch.clamp
-    return low if a < low else (high if a > high else a)
+    # min(max(a, low), high) as torch.clamp: a NaN (in a or a bound) passes through, and
+    # low > high gives high
+    lifted = low if (a < low or low != low) else a
+    return high if (lifted > high or high != high) else lifted
 
 
 @_ufunc

@@ -9,10 +9,10 @@ import numpy as np
 from ...autograd import Function, is_grad_enabled
 from ...device import array_module
 from ...dispatch import kernels
-from ...dtypes import bool_, get_default_dtype, result_type
+from ...dtypes import bool_, float16, float32, get_default_dtype, result_type
 from ...tensor import Tensor
 from .._common import broadcast_error, check_operand, check_same_device, is_scalar, to_kernel_operand
-from .._views import apply_inplace, check_inplace_allowed
+from .._views import apply_inplace
 
 
 def _k(dev):
@@ -43,8 +43,18 @@ def _prepare(op, a, b, result="promote"):
         dtype = out_dtype = get_default_dtype()
     elif result == "bool":
         out_dtype = bool_
+    if dtype is float16:
+        dtype = float32  # Numba has no float16 arithmetic: compute in float32, as torch's CPU does
     xp = array_module(dev)
-    return dev, dtype, out_dtype, to_kernel_operand(a, dtype, dev, xp), to_kernel_operand(b, dtype, dev, xp)
+    return dev, dtype, out_dtype, _operand(a, dtype, dev, xp), _operand(b, dtype, dev, xp)
+
+
+def _operand(value, dtype, dev, xp):
+    try:
+        return to_kernel_operand(value, dtype, dev, xp)
+    except OverflowError:
+        # a Python int wraps into a narrower int tensor's dtype, as in torch (uint8 + 1000 -> 233)
+        return np.int64(value).astype(dtype.np)
 
 
 def _call(op, kernel, a, b, xa, xb):
@@ -75,17 +85,17 @@ class BroadcastTo(Function):
     _array_forward = True
 
     @staticmethod
-    def forward(ctx, x, shape):
+    def forward(ctx, x, shape, op="expand"):
         ctx.in_shape = x._data.shape
         try:
             return _k(x._device).broadcast_to(x._data, shape)
         except ValueError:
-            raise RuntimeError(f"expand: the shape {list(x._data.shape)} can't be expanded to "
+            raise RuntimeError(f"{op}: the shape {list(x._data.shape)} can't be expanded to "
                                f"{list(shape)} (sizes must match or be 1)") from None
 
     @staticmethod
     def backward(ctx, grad):
-        return sum_to(grad, ctx.in_shape), None
+        return sum_to(grad, ctx.in_shape), None, None
 
 
 def sum_to(x, shape):
@@ -93,14 +103,24 @@ def sum_to(x, shape):
     shape = tuple(shape)
     if x._data.shape == shape:
         return x
+    try:
+        expanded = np.broadcast_shapes(shape, x._data.shape)
+    except ValueError:
+        expanded = None
+    if expanded != x._data.shape:
+        raise RuntimeError(f"sum_to: a tensor of shape {list(x._data.shape)} can't be summed to "
+                           f"{list(shape)}: that shape doesn't broadcast to it")
     return SumTo.apply(x, shape)
 
 
 def broadcast_to(x, shape):
+    """`x` expanded (without a copy) to `shape`; sizes must match or be 1, as for `+`."""
     shape = tuple(shape)
+    if not isinstance(x, Tensor):
+        raise TypeError(f"broadcast_to: expected a Tensor, got {type(x).__name__}")
     if x._data.shape == shape:
         return x
-    return BroadcastTo.apply(x, shape)
+    return BroadcastTo.apply(x, shape, "broadcast_to")
 
 
 def _grad_for(ctx, i, grad):
@@ -121,6 +141,8 @@ class _Binary(Function):
             ctx.shapes = (_shape(a), _shape(b))
             ctx.save_for_backward(*ctx.saves(a, b))
         out = _call(ctx.opname, getattr(_k(dev), ctx.kernel), a, b, xa, xb)
+        if out.dtype != out_dtype.np:  # Numba widens small ints to int64; float16 was upcast
+            out = out.astype(out_dtype.np)
         return out
 
     @staticmethod
@@ -148,9 +170,10 @@ class Sub(_Binary):
 class Mul(_Binary):
     kernel = opname = "mul"
 
-    @staticmethod
-    def saves(a, b):
-        return (a, b)
+    def saves(ctx, a, b):
+        # only what a needed gradient reads (as torch): `x * w` with a constant w keeps no x, so
+        # changing x in place afterwards is no error
+        return (a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[0] else None)
 
     @staticmethod
     def backward(ctx, grad):
@@ -162,9 +185,8 @@ class Mul(_Binary):
 class Div(_Binary):
     kernel, opname, result = "div", "div", "float"
 
-    @staticmethod
-    def saves(a, b):
-        return (a, b)
+    def saves(ctx, a, b):
+        return (a if ctx.needs_input_grad[1] else None, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -196,11 +218,19 @@ class Pow(_Binary):
         a, b = ctx.saved_tensors
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            ga = _grad_for(ctx, 0, grad * b * pow(a, b - 1))
+            if isinstance(b, Tensor):  # torch: 0 where the exponent is 0 (not 0 * a^-1 = nan at 0)
+                ga = _grad_for(ctx, 0, where(b == 0, 0.0, grad * b * pow(a, b - 1)))
+            else:
+                ga = _grad_for(ctx, 0, grad * b * pow(a, b - 1) if b != 0 else _zero_grad(grad)[0])
         if ctx.needs_input_grad[1]:
             out = pow(a, b)
             # d(a^b)/db = a^b log(a); torch defines it as 0 where a == 0 (and b >= 0)
-            gb = _grad_for(ctx, 1, where(a == 0, 0.0, grad * out * log(a)))
+            if isinstance(a, Tensor):
+                gb = _grad_for(ctx, 1, where(a == 0, 0.0, grad * out * log(a)))
+            else:  # a Python base: `2 ** t`
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    log_a = float(np.log(np.float64(a)))
+                gb = _grad_for(ctx, 1, grad * out * log_a if a != 0 else _zero_grad(grad)[0])
         return ga, gb
 
 
@@ -212,11 +242,14 @@ class _MinMax(_Binary):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        wins = (a > b) if ctx.kernel == "maximum" else (a < b)
+        # torch: a side gets the gradient unless it lost, half of it on a tie; so where a NaN is
+        # involved (no comparison holds) both sides get all of it
+        a_lost, b_lost = ((a < b), (a > b)) if ctx.kernel == "maximum" else ((a > b), (a < b))
         ties = (a == b)
-        share_a = where(wins, 1.0, where(ties, 0.5, 0.0))
+        share_a = where(ties, 0.5, where(a_lost, 0.0, 1.0))
+        share_b = where(ties, 0.5, where(b_lost, 0.0, 1.0))
         return (_grad_for(ctx, 0, grad * share_a) if ctx.needs_input_grad[0] else None,
-                _grad_for(ctx, 1, grad * (1.0 - share_a)) if ctx.needs_input_grad[1] else None)
+                _grad_for(ctx, 1, grad * share_b) if ctx.needs_input_grad[1] else None)
 
 
 class Maximum(_MinMax):
@@ -252,8 +285,30 @@ def _make_nondiff(kernel, result="promote"):
 
 
 FloorDivide = _make_nondiff("floor_divide")
-Remainder = _make_nondiff("remainder")
-Fmod = _make_nondiff("fmod")
+
+
+class Remainder(_Binary):
+    kernel = opname = "remainder"
+    rounding = "floor"
+
+    @staticmethod
+    def saves(a, b):
+        return (a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # a - rounded(a / b) * b: d/da = 1, d/db = -rounded(a / b) (torch's formulas)
+        a, b = ctx.saved_tensors
+        rounded = floor if ctx.rounding == "floor" else trunc
+        return (_grad_for(ctx, 0, grad),
+                _grad_for(ctx, 1, neg(grad) * rounded(div(a, b))) if ctx.needs_input_grad[1] else None)
+
+
+class Fmod(Remainder):
+    kernel = opname = "fmod"
+    rounding = "trunc"
+
+
 _COMPARE = {name: _make_nondiff(name, "bool") for name in ("eq", "ne", "lt", "le", "gt", "ge")}
 _LOGICAL = {name: _make_nondiff(name, "bool") for name in ("logical_and", "logical_or", "logical_xor")}
 _BITWISE = {name: _make_nondiff(name) for name in ("bitwise_and", "bitwise_or", "bitwise_xor")}
@@ -263,6 +318,8 @@ def add(input, other, *, alpha=1):
     """input + alpha * other, broadcasting. `dn.add(x, 1)`, `x + y`."""
     if alpha != 1:
         other = mul(other, alpha)
+    if _all_bool(input, other):
+        return logical_or(input, other)  # torch: True + True is True
     return Add.apply(input, other)
 
 
@@ -279,6 +336,8 @@ def sub(input, other, *, alpha=1):
 
 def mul(input, other):
     """input * other, broadcasting."""
+    if _all_bool(input, other):
+        return logical_and(input, other)
     return Mul.apply(input, other)
 
 
@@ -290,7 +349,8 @@ def div(input, other, *, rounding_mode=None):
         return FloorDivide.apply(input, other)
     if rounding_mode == "trunc":
         return trunc(Div.apply(input, other)).to(result_type(input, other))
-    raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
+    raise RuntimeError(f"div: rounding_mode must be None, 'floor' or 'trunc', got "
+                       f"{rounding_mode!r}")  # torch's class for it
 
 
 def true_divide(input, other):
@@ -370,8 +430,9 @@ def logical_xor(input, other):
 
 def _check_integral(op, *values):
     for v in values:
-        if isinstance(v, Tensor) and v._dtype.is_floating_point:
-            raise TypeError(f"{op}: only integer and bool tensors are supported, got {v._dtype}")
+        if isinstance(v, Tensor) and v._dtype.is_floating_point:  # RuntimeError, as in torch
+            raise RuntimeError(f"{op}: only integer and bool tensors are supported, got "
+                               f"{v._dtype}")
 
 
 def bitwise_and(input, other):
@@ -391,14 +452,29 @@ def bitwise_xor(input, other):
 
 def equal(input, other):
     """True when both tensors have the same shape and elements."""
+    for value in (input, other):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"equal: expected Tensors, got {type(value).__name__}")
     return input.shape == other.shape and bool(eq(input, other).all())
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    return bool(isclose(input, other, rtol, atol, equal_nan).all())
+    """True when every |input - other| <= atol + rtol * |other| (see `isclose`)."""
+    return bool(_isclose(input, other, rtol, atol, equal_nan, "allclose").all())
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """|input - other| <= atol + rtol * |other|, elementwise; NaNs equal only with equal_nan."""
+    return _isclose(input, other, rtol, atol, equal_nan, "isclose")
+
+
+def _isclose(input, other, rtol, atol, equal_nan, op):
+    check_operand(op, input)
+    check_operand(op, other)
+    try:
+        np.broadcast_shapes(_shape(input), _shape(other))
+    except ValueError:
+        raise broadcast_error(op, input, other) from None
     dtype = result_type(input, other)
     a = input.to(dtype) if isinstance(input, Tensor) else input
     b = other.to(dtype) if isinstance(other, Tensor) else other
@@ -419,12 +495,21 @@ class _Unary(Function):
     def forward(ctx, x):
         if not isinstance(x, Tensor):
             raise TypeError(f"{ctx.kernel}: expected a Tensor, got {type(x).__name__}")
-        array = x._data
-        if ctx.to_float and not x._dtype.is_floating_point:
-            array = array.astype(get_default_dtype().np)
+        array, out_dtype = x._data, x._dtype
+        if ctx.to_float and not out_dtype.is_floating_point:
+            out_dtype = get_default_dtype()
+            array = array.astype(out_dtype.np)
+        elif out_dtype is bool_ and ctx.kernel in ("neg", "square", "abs"):
+            raise RuntimeError(f"{ctx.kernel}: not supported on bool tensors; use logical_not() "
+                               f"or cast with .int() first")
+        if out_dtype is float16:
+            array = array.astype(np.float32)  # Numba has no float16 arithmetic
         if getattr(ctx, "needs_input_grad", None) is not None and ctx.saves_input:
             ctx.save_for_backward(x)
-        return getattr(_k(x._device), ctx.kernel)(array)
+        out = getattr(_k(x._device), ctx.kernel)(array)
+        if out.dtype != out_dtype.np and out.dtype != np.bool_:  # Numba widens small ints to
+            out = out.astype(out_dtype.np)  # int64 (isnan, logical_not... stay bool)
+        return out
 
     saves_input = False
 
@@ -443,9 +528,14 @@ def _input(ctx):
     return ctx.saved_tensors[0]
 
 
+def _zero_grad(grad):
+    # zeros, not grad * 0: a NaN or inf incoming gradient must not leak through (torch: zeros_like)
+    return (Tensor._zeros(grad.shape, grad._dtype, grad._device),)
+
+
 Neg = _unary("neg", lambda ctx, g: (neg(g),), to_float=False)
 Abs = _unary("abs", lambda ctx, g: (g * sign(_input(ctx)),), to_float=False, saves_input=True)
-Sign = _unary("sign", None, to_float=False)
+Sign = _unary("sign", lambda ctx, g: _zero_grad(g), to_float=False)
 Square = _unary("square", lambda ctx, g: (g * 2 * _input(ctx),), to_float=False, saves_input=True)
 Exp = _unary("exp", lambda ctx, g: (g * ctx.output,), save_output=True)
 Expm1 = _unary("expm1", lambda ctx, g: (g * (ctx.output + 1),), save_output=True)
@@ -461,10 +551,10 @@ Cos = _unary("cos", lambda ctx, g: (neg(g * sin(_input(ctx))),), saves_input=Tru
 Tan = _unary("tan", lambda ctx, g: (g * (ctx.output * ctx.output + 1),), save_output=True)
 Erf = _unary("erf", lambda ctx, g: (g * exp(neg(square(_input(ctx)))) * (2 / np.sqrt(np.pi)),),
              saves_input=True)
-Floor = _unary("floor", lambda ctx, g: (g * 0,), to_float=False)
-Ceil = _unary("ceil", lambda ctx, g: (g * 0,), to_float=False)
-Round = _unary("round", lambda ctx, g: (g * 0,), to_float=False)
-Trunc = _unary("trunc", lambda ctx, g: (g * 0,), to_float=False)
+Floor = _unary("floor", lambda ctx, g: _zero_grad(g), to_float=False)
+Ceil = _unary("ceil", lambda ctx, g: _zero_grad(g), to_float=False)
+Round = _unary("round", lambda ctx, g: _zero_grad(g), to_float=False)
+Trunc = _unary("trunc", lambda ctx, g: _zero_grad(g), to_float=False)
 IsNan = _unary("isnan", None, to_float=False)
 IsInf = _unary("isinf", None, to_float=False)
 IsFinite = _unary("isfinite", None, to_float=False)
@@ -490,7 +580,7 @@ class ReluBackward(_FusedBackward):
     @staticmethod
     def backward(ctx, gg):
         grad, out = ctx.saved_tensors
-        return gg * (out > 0), None
+        return gg * logical_not(out <= 0), (_zero_grad(out)[0] if ctx.needs_input_grad[1] else None)
 
 
 class SigmoidBackward(_FusedBackward):
@@ -554,7 +644,13 @@ isnan = _public_unary(IsNan, "True where the element is NaN.")
 isinf = _public_unary(IsInf, "True where the element is +-inf.")
 isfinite = _public_unary(IsFinite, "True where the element is neither NaN nor inf.")
 logical_not = _public_unary(LogicalNot, "Elementwise not (bool result).")
-bitwise_not = _public_unary(BitwiseNot, "Bitwise not of an integer or bool tensor.")
+_bitwise_not = _public_unary(BitwiseNot, "Bitwise not of an integer or bool tensor.")
+
+
+def bitwise_not(input):
+    """Bitwise not of an integer or bool tensor."""
+    _check_integral("bitwise_not", input)
+    return _bitwise_not(input)
 relu = _public_unary(Relu, "max(input, 0); the gradient at 0 is 0.")
 sigmoid = _public_unary(Sigmoid, "1 / (1 + exp(-input)).")
 tanh = _public_unary(Tanh, "Hyperbolic tangent.")
@@ -586,6 +682,8 @@ class Clamp(Function):
         if getattr(ctx, "needs_input_grad", None) is not None:
             ctx.save_for_backward(x)
             ctx.lo, ctx.hi = lo, hi
+            ctx.bound_shapes = (_shape(low), _shape(high))
+            ctx.both_bounds = low is not None and high is not None
         try:
             return _k(x._device).clamp(xx, lo, hi)
         except ValueError:
@@ -594,12 +692,22 @@ class Clamp(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        if grad.requires_grad:  # double backward: keep the graph through the mask
+        g_low = g_high = None
+        if grad.requires_grad or ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
             lo, hi = (Tensor._make(array_module(x._device).asarray(b), x._device, None, False, None,
                                    0, None) for b in (ctx.lo, ctx.hi))
-            return grad * logical_and(x >= lo, x <= hi), None, None
+            # a tensor bound takes the gradient where it is the result (torch's
+            # clamp_backward_min_max)
+            if ctx.needs_input_grad[1]:
+                mask = logical_and(x < lo, lo < hi) if ctx.both_bounds else x < lo
+                g_low = sum_to(where(mask, grad, 0.0), ctx.bound_shapes[0])
+            if ctx.needs_input_grad[2]:
+                mask = logical_or(x > hi, hi < lo) if ctx.both_bounds else x > hi
+                g_high = sum_to(where(mask, grad, 0.0), ctx.bound_shapes[1])
+        if grad.requires_grad:  # double backward: keep the graph through the mask
+            return grad * logical_and(x >= lo, x <= hi), g_low, g_high
         masked = _k(x._device).clamp_backward(grad._data, x._data, ctx.lo, ctx.hi)
-        return Tensor._make(masked, grad._device, grad._dtype, False, None, 0, None), None, None
+        return Tensor._make(masked, grad._device, grad._dtype, False, None, 0, None), g_low, g_high
 
 
 def _bounds(low, high, dtype, dev):
@@ -744,10 +852,14 @@ class Clone(Function):
 
 def clone(input, *, memory_format=None):
     """A copy with its own memory; gradients flow back to `input`."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"clone: expected a Tensor, got {type(input).__name__}")
     return Clone.apply(input)
 
 
 def contiguous(input, memory_format=None):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"contiguous: expected a Tensor, got {type(input).__name__}")
     if input._data.flags.c_contiguous:
         return input
     return Clone.apply(input)
@@ -763,11 +875,11 @@ def _inplace_binary(fn, kernel_name, op):
             if isinstance(other, Tensor):
                 check_same_device(op, self, other)
             dtype = result_type(self, other)
-            if dtype is self._dtype and kernel_name is not None:
+            if dtype is self._dtype and kernel_name is not None and dtype not in (float16, bool_):
                 xp = array_module(self._device)
                 try:
                     getattr(_k(self._device), kernel_name)(
-                        self._data, to_kernel_operand(other, dtype, self._device, xp), out=self._data)
+                        self._data, _operand(other, dtype, self._device, xp), out=self._data)
                 except ValueError:
                     raise RuntimeError(f"{op}: the result of shapes {list(self.shape)} and "
                                        f"{list(_shape(other))} can't be written into a tensor of "
@@ -812,29 +924,55 @@ reciprocal_ = _inplace_unary(reciprocal, "reciprocal_")
 square_ = _inplace_unary(square, "square_")
 
 
-def fill_(self, value):
-    """Set every element to `value` (a number or a one-element tensor)."""
+class Overwrite(Function):
+    """`dst` replaced by `value` (broadcast and cast to dst's dtype): fill_ and copy_ under
+    autograd. What was overwritten gets a zero gradient; a tensor value gets the gradient."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, dst, value, op):
+        ctx.value_shape = _shape(value)
+        out = array_module(dst._device).empty(dst._data.shape, dst._dtype.np)
+        try:
+            _k(dst._device).copy(value._data if isinstance(value, Tensor) else value, out)
+        except ValueError:
+            raise RuntimeError(f"{op}: src of shape {list(ctx.value_shape)} can't be broadcast to "
+                               f"the destination's shape {list(dst.shape)}") from None
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        g_value = sum_to(grad, ctx.value_shape) if ctx.needs_input_grad[1] else None
+        return _zero_grad(grad)[0], g_value, None
+
+
+def _fill(self, value, op):
     if isinstance(value, Tensor):
         if value._data.ndim:
-            raise RuntimeError(f"fill_: only supports a 0-dimension value tensor, got one of "
+            raise RuntimeError(f"{op}: only supports a 0-dimension value tensor, got one of "
                                f"shape {list(value.shape)}")
         if value._requires_grad and is_grad_enabled():
-            return apply_inplace(self, "fill_", lambda t, v: broadcast_to(v.to(t._dtype), t.shape),
-                                 value)
+            return apply_inplace(self, op, lambda t, v: Overwrite.apply(t, v, op), value)
         value = value.item()
     if not is_scalar(value):
-        raise TypeError(f"fill_: value must be a number, got {type(value).__name__}")
+        raise TypeError(f"{op}: value must be a number, got {type(value).__name__}")
     if is_grad_enabled() and self._requires_grad:
-        check_inplace_allowed(self, "fill_")
-        self.grad_fn, self._requires_grad = None, False  # a constant now: no history remains
+        # recorded so that the history (a view's base's too) sees the overwrite, as in torch
+        return apply_inplace(self, op, lambda t: Overwrite.apply(t, value, op))
     _k(self._device).fill(self._data, value)
     self._version.value += 1
     return self
 
 
+def fill_(self, value):
+    """Set every element to `value` (a number or a one-element tensor)."""
+    return _fill(self, value, "fill_")
+
+
 def zero_(self):
     """Set every element to zero."""
-    return fill_(self, 0)
+    return _fill(self, 0, "zero_")
 
 
 def copy_(self, src, non_blocking=False):
@@ -844,10 +982,6 @@ def copy_(self, src, non_blocking=False):
             src = Tensor._from_value(src, self._dtype, self._device)
         else:
             raise TypeError(f"copy_: expected a Tensor as src, got {type(src).__name__}")
-
-    def compute(dst, source):
-        moved = source.to(dst._device).to(dst._dtype)
-        return broadcast_to(moved, dst.shape) if moved.shape != dst.shape else moved
 
     if not (is_grad_enabled() and (self._requires_grad or src._requires_grad)):
         moved = src
@@ -860,7 +994,9 @@ def copy_(self, src, non_blocking=False):
                                f"destination's shape {list(self.shape)}") from None
         self._version.value += 1
         return self
-    return apply_inplace(self, "copy_", compute, src)
+    return apply_inplace(self, "copy_",
+                         lambda dst, source: Overwrite.apply(dst, source.to(dst._device), "copy_"),
+                         src)
 
 
 # ------------------------------------------------------------------------- operators
