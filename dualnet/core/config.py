@@ -43,3 +43,12 @@ MALLOC_TRIM_THRESHOLD = 256 << 20
 # (depthwise: 1 x multiplier) runs a direct loop nest: its per-group GEMMs would be too thin
 # for BLAS.
 CONV_DIRECT_MAX_CHANNELS = 4
+# Channels-first convolutions with unit width stride unroll whole padded rows (Wp wide, of
+# which OW are outputs): a plain copy per kernel tap instead of OH short ones, for
+# Wp / OW times the GEMM work. Taken while that ratio is at most this.
+CONV_WIDE_MAX_WASTE = 1.25
+
+# torch's clamp of binary cross-entropy's gradient denominator x * (1 - x) (aten's EPSILON).
+BCE_GRAD_EPSILON = 1e-12
+# Keras's backend.epsilon(): probabilities are clipped to [eps, 1 - eps] before a log.
+KERAS_EPSILON = 1e-7

@@ -184,11 +184,16 @@ def _write_archive(fh, index_bytes, arrays):
                 np.lib.format.write_array(out, array, allow_pickle=False)
 
 
+class MissingDirectoryError(FileNotFoundError, RuntimeError):
+    """save() into a directory that does not exist: torch raises RuntimeError, Python's own
+    open() FileNotFoundError; this is both, so either `except` catches it."""
+
+
 def _atomic_write(path, write):
     """write(fh) into a temporary file next to `path`, fsync it, then rename it over `path`."""
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
-        raise FileNotFoundError(f"save: can't write {path!r}: the directory {directory!r} does "
+        raise MissingDirectoryError(f"save: can't write {path!r}: the directory {directory!r} does "
                                 f"not exist")
     mode = _new_file_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
