@@ -26,10 +26,19 @@ PRINT_THRESHOLD = 1000
 PRINT_EDGEITEMS = 3
 PRINT_PRECISION = 4
 
-# Scratch budget of one chunk of unrolled (im2col) columns in the conv family: chunks of this
-# size stay in cache between their im2col and their GEMM, where the whole batch's columns
-# (kh*kw times the input) would be page-faulted in afresh on every call.
+# Working set of one chunk of images in the conv family (its unrolled im2col columns and its
+# rows of the product): chunks this size stay in cache between their im2col and their GEMMs,
+# where the whole batch's columns (kh*kw times the input) would be page-faulted in afresh on
+# every call. 4 MiB measured best at 2 threads (1 MiB at 1 thread, within 10%).
 CONV_SCRATCH_BYTES = 4 << 20
+# A grouped convolution whose groups have at most this many (input x output) channels each
+# (depthwise: 1 x multiplier) runs a direct loop nest: its per-group GEMMs would be too thin
+# for BLAS.
+CONV_DIRECT_MAX_CHANNELS = 4
+# Channels-first convolutions with unit width stride unroll whole padded rows (Wp wide, of
+# which OW are outputs): a plain copy per kernel tap instead of OH short ones, for
+# Wp / OW times the GEMM work. Taken while that ratio is at most this.
+CONV_WIDE_MAX_WASTE = 1.25
 
 # glibc hands freed blocks above M_MMAP_THRESHOLD straight back to the OS and trims the heap
 # above M_TRIM_THRESHOLD, so every training step page-faults its big buffers in again (SPEC:
@@ -39,14 +48,6 @@ CONV_SCRATCH_BYTES = 4 << 20
 # DUALNET_MALLOC_TUNING=0 turns it off.
 MALLOC_MMAP_THRESHOLD = 32 << 20
 MALLOC_TRIM_THRESHOLD = 256 << 20
-# A grouped convolution whose groups have at most this many (input x output) channels each
-# (depthwise: 1 x multiplier) runs a direct loop nest: its per-group GEMMs would be too thin
-# for BLAS.
-CONV_DIRECT_MAX_CHANNELS = 4
-# Channels-first convolutions with unit width stride unroll whole padded rows (Wp wide, of
-# which OW are outputs): a plain copy per kernel tap instead of OH short ones, for
-# Wp / OW times the GEMM work. Taken while that ratio is at most this.
-CONV_WIDE_MAX_WASTE = 1.25
 
 # torch's clamp of binary cross-entropy's gradient denominator x * (1 - x) (aten's EPSILON).
 BCE_GRAD_EPSILON = 1e-12

@@ -97,6 +97,10 @@ BAD_INPUTS = [
     Bad("alpha_dropout", lambda m: m.alpha_dropout(x(m), 1.5, True), ValueError, torch=False),
     Bad("celu", lambda m: m.celu(ints(m)), RuntimeError),
     Bad("selu", lambda m: m.selu(ints(m)), RuntimeError),
+    Bad("binary_cross_entropy_with_logits", lambda m: m.binary_cross_entropy_with_logits(
+        x(m), x(m), pos_weight=m.ones(4)), RuntimeError),
+    Bad("kl_div", lambda m: m.kl_div(ints(m), ints(m)), RuntimeError),
+    Bad("cosine_similarity", lambda m: m.cosine_similarity(x(m), m.ones(4)), RuntimeError),
     # shape
     Bad("reshape", lambda m: m.reshape(m.ones(6), (4, 2)), RuntimeError, "[4, 2]"),
     Bad("permute", lambda m: m.permute(x(m), (0, 0)), RuntimeError),
@@ -153,6 +157,27 @@ BAD_INPUTS = [
         RuntimeError),
     Bad("rnn_relu_cell", lambda m: m.rnn_relu_cell(x(m), x(m, 2, 4), x(m, 4, 5), x(m, 4, 4)),
         RuntimeError),
+    # normalization: normalized_shape that doesn't end the input's shape, groups not dividing C
+    Bad("layer_norm", lambda m: m.layer_norm(x(m), (4,)), RuntimeError, "[2, 3]"),
+    Bad("group_norm", lambda m: m.group_norm(x(m, 2, 6, 4), 4), RuntimeError, "6"),
+    # pooling: kernel larger than the input, wrong rank, padding over half the kernel, stride 0
+    Bad("max_pool1d", lambda m: m.max_pool1d(x(m, 2, 3, 4), 5), RuntimeError, "[2, 3, 4]"),
+    Bad("max_pool2d", lambda m: m.max_pool2d(x(m), 2), RuntimeError, "[2, 3]"),
+    Bad("max_pool1d_with_indices", lambda m: m.max_pool1d_with_indices(x(m, 1, 2, 6), 2, 2, 2),
+        RuntimeError, "max_pool1d"),
+    Bad("avg_pool1d", lambda m: m.avg_pool1d(x(m, 1, 2, 6), 2, 0), RuntimeError, "stride"),
+    Bad("adaptive_avg_pool1d", lambda m: m.adaptive_avg_pool1d(x(m, 2, 3, 4, 5), 2),
+        RuntimeError, "[2, 3, 4, 5]"),
+    # convolutions: channel mismatch with the weight, wrong rank, kernel over the padded input
+    Bad("conv2d", lambda m: m.conv2d(x(m, 1, 3, 5, 5), x(m, 4, 2, 3, 3)), RuntimeError,
+        "[1, 3, 5, 5]"),
+    Bad("conv1d", lambda m: m.conv1d(x(m, 1, 2, 3, 5), x(m, 4, 2, 3)), RuntimeError,
+        "[1, 2, 3, 5]"),
+    Bad("conv_transpose2d", lambda m: m.conv_transpose2d(x(m, 1, 3, 5, 5), x(m, 2, 4, 3, 3)),
+        RuntimeError, "[2, 4, 3, 3]"),
+    Bad("conv_transpose1d", lambda m: m.conv_transpose1d(x(m, 1, 2, 5), x(m, 2, 4, 3),
+                                                         output_padding=2), RuntimeError,
+        "output padding"),
     # factories
     Bad("tensor", lambda m: m.tensor("abc"), TypeError),
     Bad("tensor", lambda m: m.tensor([[1, 2], [3]]), ValueError),
