@@ -48,6 +48,47 @@ FAMILIES = {
         "a[0]", "a[:, 1:3]", "a[idx]", "a[a > 0]", "a.gather(1, idx[:, None])",
         "c = a.clone(); c[0] = 1.0", "g[idx].backward(dn.ones(len(idx), a.shape[1]))",
     ],
+    # The NN families (torch.nn.functional's names), on small NCHW/NHWC images built from `g`.
+    "conv": [
+        "x = g.reshape(4, 1, 32, 32); w = dn.randn(8, 1, 3, 3, requires_grad=True); "
+        "F.conv2d(x, w, padding=1).sum().backward()",
+        "x = g.reshape(4, 4, 16, 16); w = dn.randn(4, 1, 3, 3); "
+        "F.conv2d(x, w, stride=2, groups=4).sum().backward()",
+        "x = g.reshape(8, 8, 64); w = dn.randn(4, 8, 3); F.conv1d(x, w, dilation=2).sum().backward()",
+        "x = g.reshape(4, 4, 16, 16); w = dn.randn(4, 2, 3, 3); "
+        "F.conv_transpose2d(x, w, stride=2).sum().backward()",
+    ],
+    "pooling": [
+        "F.max_pool2d(g.reshape(4, 4, 16, 16), 2).sum().backward()",
+        "F.max_pool2d(g.reshape(4, 4, 16, 16), 3, stride=2, padding=1, ceil_mode=True).sum().backward()",
+        "F.avg_pool2d(g.reshape(4, 4, 16, 16), 2).sum().backward()",
+        "F.adaptive_avg_pool2d(g.reshape(4, 4, 16, 16), 1).sum().backward()",
+        "F.adaptive_max_pool2d(g.reshape(4, 4, 16, 16), 5).sum().backward()",
+    ],
+    "normalization": [
+        "F.batch_norm(g.reshape(16, 4, 8, 8), dn.zeros(4), dn.ones(4), dn.ones(4), dn.zeros(4), "
+        "training=True).sum().backward()",
+        "F.layer_norm(g, (64,), dn.ones(64), dn.zeros(64)).sum().backward()",
+        "F.group_norm(g.reshape(16, 4, 8, 8), 2).sum().backward()",
+        "F.instance_norm(g.reshape(16, 4, 8, 8)).sum().backward()",
+    ],
+    "loss": [
+        "F.cross_entropy(g, idx.repeat(4)).backward()",
+        "F.nll_loss(F.log_softmax(g, dim=1), idx.repeat(4)).backward()",
+        "F.binary_cross_entropy_with_logits(g, b / 2).backward()",
+        "F.mse_loss(g, a).backward()",
+        "F.smooth_l1_loss(g, a).backward()",
+    ],
+    "activation": [
+        "F.gelu(g).sum().backward()", "F.silu(g).sum().backward()", "F.elu(g).sum().backward()",
+        "F.leaky_relu(g).sum().backward()", "F.softplus(g).sum().backward()",
+    ],
+    "recurrent": [
+        "h = dn.zeros(64, 16); w_ih = dn.randn(64, 64, requires_grad=True); "
+        "w_hh = dn.randn(64, 16); F.lstm_cell(g, (h, h), w_ih, w_hh)[0].sum().backward()",
+        "h = dn.zeros(64, 16); w_ih = dn.randn(48, 64, requires_grad=True); "
+        "w_hh = dn.randn(48, 16); F.gru_cell(g, h, w_ih, w_hh).sum().backward()",
+    ],
 }
 
 CHILD = r"""
@@ -61,6 +102,7 @@ numba.njit(lambda: 1)()  # LLVM's one-time set-up, so it is not billed to the fi
 llvm_s = time.perf_counter() - start
 start = time.perf_counter()
 import dualnet as dn
+import dualnet.nn.functional
 import_s = time.perf_counter() - start
 rng = np.random.default_rng(0)
 a = dn.from_numpy(rng.standard_normal((64, 64), dtype=np.float32))
@@ -77,7 +119,7 @@ def run(steps):
     for step in steps:
         g = dn.from_numpy(rng.standard_normal((64, 64), dtype=np.float32)).requires_grad_()
         try:
-            exec(step, {"dn": dn, "a": a, "b": b, "row": row, "g": g, "ones": ones, "idx": idx})
+            exec(step, {"dn": dn, "F": dn.nn.functional, "a": a, "b": b, "row": row, "g": g, "ones": ones, "idx": idx})
         except Exception as err:
             message = str(err).splitlines()[0][:80] if str(err) else ""
             failed.append(f"{step}: {type(err).__name__}: {message}")

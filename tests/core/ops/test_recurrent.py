@@ -88,7 +88,9 @@ def test_cells_without_biases():
     np.testing.assert_allclose(got_h.numpy(), _lstm_ref(x, h, c, w_ih, w_hh, zeros, zeros)[0])
 
 
-@pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-5), (np.float64, 1e-10)])
+# float32: the gate pre-activations sum ~130 products of magnitude ~10, so BLAS's summation
+# order (which varies with its thread count) moves results by ~1e-5 absolute; 1e-4 covers that.
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-4), (np.float64, 1e-10)])
 @pytest.mark.parametrize("n, hidden", [(4, 3), (300, 128)])
 def test_lstm_and_gru_match_torch(dtype, tol, n, hidden):
     torch = pytest.importorskip("torch")
