@@ -391,3 +391,45 @@ def test_tensor_methods():
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+# ----------------------------------------------------------------------- linear (F.linear)
+
+LINEAR_SHAPES = [((2, 3), (4, 3), (4,)), ((5, 2, 3), (4, 3), (4,)), ((2, 3), (4, 3), None),
+                 ((3,), (4, 3), (4,)), ((2, 3), (4, 3), ())]
+
+
+@pytest.mark.parametrize("shapes", LINEAR_SHAPES)
+def test_linear_forward_and_gradcheck(shapes):
+    from dualnet.nn import functional as F
+    arrays = [_array(s) for s in shapes if s is not None]
+    expected = arrays[0] @ arrays[1].T + (arrays[2] if len(arrays) == 3 else 0)
+    leaves = [_leaf(a) for a in arrays]
+    np.testing.assert_allclose(F.linear(*leaves).detach().numpy(), expected, rtol=1e-12)
+    assert dn.autograd.gradcheck(F.linear, tuple(leaves))
+    assert _second_derivative_check(F.linear, tuple(leaves))
+
+
+@pytest.mark.parametrize("shapes", LINEAR_SHAPES)
+def test_linear_matches_torch(shapes):
+    torch = pytest.importorskip("torch")
+    from dualnet.nn import functional as F
+    arrays = [_array(s, np.float32) for s in shapes if s is not None]
+    ours = [_leaf(a) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out, expected = F.linear(*ours), torch.nn.functional.linear(*theirs)
+    seed = _array(tuple(out.shape), np.float32)
+    out.backward(dn.tensor(seed))
+    expected.backward(torch.tensor(seed))
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_linear_bad_inputs_name_the_op_and_shapes():
+    from dualnet.nn import functional as F
+    with pytest.raises(RuntimeError, match=r"linear: input of shape \[2, 5\].*\[4, 3\]"):
+        F.linear(dn.ones(2, 5), dn.ones(4, 3))
+    with pytest.raises(TypeError, match="linear"):
+        F.linear(np.ones((2, 3)), dn.ones(4, 3))

@@ -6,6 +6,7 @@ are made of. Formulas follow torch.nn.functional exactly, including the threshol
 """
 import math
 
+from ...autograd import no_grad as ew_no_grad
 from ...tensor import Tensor
 from ..elementwise import ops as ew
 from ..reduction.ops import log_softmax, softmax  # noqa: F401  (re-exported to F)
@@ -90,8 +91,12 @@ def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + exp(beta * x)) / beta, linear where beta * x > threshold (torch's rule)."""
     _check("softplus", input)
     scaled = input * beta
-    # log1p(exp(-|z|)) + max(z, 0) never overflows; above the threshold torch returns x itself
-    smooth = (ew.log1p(ew.exp(ew.neg(ew.abs(scaled)))) + ew.relu(scaled)) / beta
+    # log1p(exp(z)) for z <= 0, z + log1p(exp(-z)) above: neither branch overflows (each sees
+    # its own side of 0 only), and at z = 0 the slope is sigmoid(0) = 1/2 as in torch (a
+    # |z| + relu(z) form has slope 0 there). Above the threshold torch returns x itself.
+    below, above = ew.clamp(scaled, max=0.0), ew.clamp(scaled, min=0.0)
+    smooth = ew.where(scaled > 0, above + ew.log1p(ew.exp(ew.neg(above))),
+                      ew.log1p(ew.exp(below))) / beta
     return ew.where(scaled > threshold, input, smooth)
 
 
@@ -105,17 +110,25 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     _check("hardtanh", input)
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
-    return ew.clamp_(input, min_val, max_val) if inplace else ew.clamp(input, min_val, max_val)
+    return _run("hardtanh", input, lambda x: _flat_clamp(x, min_val, max_val), inplace)
+
+
+def _flat_clamp(x, low, high):
+    """clamp(x, low, high) whose gradient is 0 at the bounds too (torch's hardtanh), where
+    clamp itself passes it: the clamped value enters as a constant outside (low, high)."""
+    with ew_no_grad():
+        clamped = ew.clamp(x, low, high)
+    return ew.where((x > low) & (x < high), x, clamped)
 
 
 def hardsigmoid(input, inplace=False):
     """relu6(x + 3) / 6."""
-    return _run("hardsigmoid", input, lambda x: ew.clamp(x + 3.0, 0.0, 6.0) / 6.0, inplace)
+    return _run("hardsigmoid", input, lambda x: _flat_clamp(x + 3.0, 0.0, 6.0) / 6.0, inplace)
 
 
 def hardswish(input, inplace=False):
     """x * relu6(x + 3) / 6 (Howard et al., 2019)."""
-    return _run("hardswish", input, lambda x: x * ew.clamp(x + 3.0, 0.0, 6.0) / 6.0, inplace)
+    return _run("hardswish", input, lambda x: x * _flat_clamp(x + 3.0, 0.0, 6.0) / 6.0, inplace)
 
 
 def logsigmoid(input):

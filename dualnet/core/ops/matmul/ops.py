@@ -315,6 +315,69 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     return AddMatmul.apply(input, mat1, mat2, beta, alpha)
 
 
+class Linear(Function):
+    """input @ weight.T + bias, weight in torch's (out, in) layout: one node where transpose +
+    addmm would be two (BLAS reads weight.T through its transpose flag, nothing is copied)."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, input, weight, bias):
+        x, w = input._data, weight._data
+        if _recording(ctx):
+            ctx.save_for_backward(input, weight)
+            ctx.bias_shape = None if bias is None else bias._data.shape
+        k = _k(input._device)
+        if x.ndim == 2:
+            out = array_module(input._device).empty((x.shape[0], w.shape[0]), w.dtype)
+            if bias is None:
+                return k.matmul(x, w.T, out=out)
+            return k.addmm(bias._data, x, w.T, 1, 1, out)
+        out = k.matmul(x, w.T)
+        if bias is not None:
+            out = out + bias._data
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        input, weight = ctx.saved_tensors
+        need_input, need_weight, need_bias = ctx.needs_input_grad[:3]
+        grad_input = matmul(grad, weight) if need_input else None
+        grad_weight = grad_bias = None
+        if need_weight or need_bias:
+            rows = _reshape(grad, (-1, grad.shape[-1])) if grad.ndim != 2 else grad
+        if need_weight:
+            flat = _reshape(input, (-1, input.shape[-1])) if input.ndim != 2 else input
+            grad_weight = matmul(_swap_last(rows), flat)
+        if need_bias:
+            grad_bias = sum_to(rows, ctx.bias_shape)
+        return grad_input, grad_weight, grad_bias
+
+
+def linear(input, weight, bias=None):
+    """input @ weight.T + bias over input's last dim (torch.nn.functional.linear): the Linear
+    layer's arithmetic, one node, one BLAS product (+ bias) for any number of leading dims.
+
+    >>> import dualnet as dn
+    >>> import dualnet.nn.functional as F
+    >>> F.linear(dn.ones(2, 3), dn.ones(4, 3), dn.arange(4.0)).tolist()
+    [[3.0, 4.0, 5.0, 6.0], [3.0, 4.0, 5.0, 6.0]]
+    """
+    _check_pair("linear", input, weight)
+    if (weight._data.ndim != 2 or input._data.ndim == 0
+            or input._data.shape[-1] != weight._data.shape[1]):
+        raise RuntimeError(f"linear: input of shape {shape_str(input.shape)} does not fit weight "
+                           f"of shape {shape_str(weight.shape)} (expected input's last dim to be "
+                           f"weight's in_features, shape[1], of a 2-D weight)")
+    if bias is not None:
+        _check_pair("linear", weight, bias)
+        if bias._data.shape not in ((weight._data.shape[0],), ()):
+            raise RuntimeError(f"linear: bias of shape {shape_str(bias.shape)} does not match "
+                               f"weight of shape {shape_str(weight.shape)} (expected "
+                               f"[{weight._data.shape[0]}])")
+    return Linear.apply(input, weight, bias)
+
+
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """beta * input + alpha * bmm(batch1, batch2), input broadcast to (b, n, m).
 
@@ -436,6 +499,7 @@ def _rmatmul_operator(self, other):
 
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "outer", "addmm", "baddbmm", "einsum"]
+FUNCTIONAL = ["linear"]
 
 METHODS = {
     "matmul": matmul, "mm": mm, "bmm": bmm, "mv": mv, "dot": dot, "vdot": vdot, "outer": outer,
