@@ -1,0 +1,413 @@
+"""Recurrent layers with torch.nn's names, parameters and return values: the cells (RNNCell,
+LSTMCell, GRUCell) and the sequence layers (RNN, LSTM, GRU), whose time loop calls the fused core
+cells (`F.lstm_cell`, `F.gru_cell`, `F.rnn_tanh_cell`, `F.rnn_relu_cell`) one step at a time."""
+import math
+import numbers
+import warnings
+
+from ...core import creation as _creation
+from ...core.ops._common import shape_str
+from ...core.ops.shape import ops as _shape
+from .. import functional as F
+from .. import init
+from ..parameter import Parameter
+from .module import Module
+
+__all__ = ["RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "RNNBase", "RNN", "LSTM", "GRU"]
+
+_GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
+_CELL_OPS = {"LSTM": F.lstm_cell, "GRU": F.gru_cell, "RNN_TANH": F.rnn_tanh_cell,
+             "RNN_RELU": F.rnn_relu_cell}
+
+
+def _check_size(layer, name, value):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise TypeError(f"{layer}: {name} should be of type int, got {type(value).__name__}")
+    if value <= 0:
+        raise ValueError(f"{layer}: {name} must be greater than zero, got {value}")
+
+
+def _check_dtype(layer, input, weight):
+    """The fused cells take one dtype; say which layer and how to convert instead."""
+    if input.dtype != weight.dtype:
+        raise RuntimeError(f"{layer}: input has dtype {input.dtype.name} but the parameters are "
+                           f"{weight.dtype.name}; convert the input (e.g. input.to("
+                           f"dn.{weight.dtype.name})) or the layer (e.g. .double())")
+
+
+def _uniform_reset(module):
+    # torch's rule for every recurrent weight and bias: U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))
+    bound = 1.0 / math.sqrt(module.hidden_size) if module.hidden_size > 0 else 0.0
+    for weight in module.parameters():
+        init.uniform_(weight, -bound, bound)
+
+
+# ------------------------------------------------------------------------------------ cells
+
+class RNNCellBase(Module):
+    """Holds one step's parameters: weight_ih (gates*hidden, input), weight_hh (gates*hidden,
+    hidden) and, with bias, bias_ih / bias_hh (gates*hidden)."""
+
+    def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
+        super().__init__()
+        name = type(self).__name__
+        _check_size(name, "input_size", input_size)
+        _check_size(name, "hidden_size", hidden_size)
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        rows = num_chunks * hidden_size
+        factory = {"device": device, "dtype": dtype}
+        self.weight_ih = Parameter(_creation.empty((rows, input_size), **factory))
+        self.weight_hh = Parameter(_creation.empty((rows, hidden_size), **factory))
+        if bias:
+            self.bias_ih = Parameter(_creation.empty(rows, **factory))
+            self.bias_hh = Parameter(_creation.empty(rows, **factory))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        _uniform_reset(self)
+
+    def extra_repr(self):
+        text = f"{self.input_size}, {self.hidden_size}"
+        if self.bias is not True:
+            text += f", bias={self.bias}"
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            text += f", nonlinearity={self.nonlinearity}"
+        return text
+
+    def _prepare(self, input, states):
+        """Check input (input_size) / (batch, input_size) and the states (hidden_size) /
+        (batch, hidden_size); return the 2-D input, the 2-D states (zeros when None) and
+        whether the input was batched."""
+        name = type(self).__name__
+        if input.ndim not in (1, 2):
+            raise ValueError(f"{name}: expected input of 1 dim (input_size) or 2 dims (batch, "
+                             f"input_size), got shape {shape_str(input.shape)}")
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(f"{name}: input has {input.shape[-1]} features in its last dim "
+                               f"(shape {shape_str(input.shape)}), expected input_size="
+                               f"{self.input_size}")
+        _check_dtype(name, input, self.weight_ih)
+        batched = input.ndim == 2
+        expected = (input.shape[0], self.hidden_size) if batched else (self.hidden_size,)
+        prepared = []
+        for which, state in states:
+            if state is None:
+                state = _creation.zeros(expected, dtype=input.dtype, device=input.device)
+            elif tuple(state.shape) != expected:
+                raise RuntimeError(f"{name}: {which} has shape {shape_str(state.shape)}, expected "
+                                   f"{shape_str(expected)} for input of shape "
+                                   f"{shape_str(input.shape)}")
+            prepared.append(state if batched else state.unsqueeze(0))
+        return (input if batched else input.unsqueeze(0)), prepared, batched
+
+    def _weights(self):
+        return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
+
+
+class RNNCell(RNNCellBase):
+    """One Elman RNN step: h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu).
+
+    >>> import dualnet as dn
+    >>> from dualnet import nn
+    >>> cell = nn.RNNCell(3, 5)
+    >>> cell(dn.randn(2, 3)).shape
+    dualnet.Size([2, 5])
+    """
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None,
+                 dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got "
+                             f"{nonlinearity!r}")
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input, hx=None):
+        input, (hx,), batched = self._prepare(input, [("hx", hx)])
+        op = F.rnn_tanh_cell if self.nonlinearity == "tanh" else F.rnn_relu_cell
+        h = op(input, hx, *self._weights())
+        return h if batched else h.squeeze(0)
+
+
+class LSTMCell(RNNCellBase):
+    """One LSTM step, returning (h', c'); gates i, f, g, o as torch's (see F.lstm_cell).
+
+    >>> import dualnet as dn
+    >>> from dualnet import nn
+    >>> h, c = nn.LSTMCell(3, 5)(dn.randn(2, 3))
+    >>> h.shape, c.shape
+    (dualnet.Size([2, 5]), dualnet.Size([2, 5]))
+    """
+
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
+
+    def forward(self, input, hx=None):
+        if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+            raise TypeError(f"LSTMCell: hx must be a tuple (h, c), got {type(hx).__name__}")
+        h, c = (None, None) if hx is None else hx
+        input, (h, c), batched = self._prepare(input, [("h", h), ("c", c)])
+        h, c = F.lstm_cell(input, (h, c), *self._weights())
+        return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
+
+
+class GRUCell(RNNCellBase):
+    """One GRU step: gates r, z, n as torch's (see F.gru_cell)."""
+
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
+
+    def forward(self, input, hx=None):
+        input, (hx,), batched = self._prepare(input, [("hx", hx)])
+        h = F.gru_cell(input, hx, *self._weights())
+        return h if batched else h.squeeze(0)
+
+
+# ------------------------------------------------------------------------------- sequences
+
+class RNNBase(Module):
+    """A stack of `num_layers` recurrent layers, each run forwards (and backwards too when
+    bidirectional) over the sequence; layer l > 0 reads the concatenated outputs of layer l - 1,
+    with dropout between layers in training. Parameters are torch's: weight_ih_l{k}, weight_hh_l{k},
+    bias_ih_l{k}, bias_hh_l{k}, each with a `_reverse` twin for the backward direction."""
+
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
+        super().__init__()
+        name = type(self).__name__
+        if mode not in _GATES:
+            raise ValueError(f"{name}: unknown mode {mode!r}, expected one of {sorted(_GATES)}")
+        _check_size(name, "input_size", input_size)
+        _check_size(name, "hidden_size", hidden_size)
+        _check_size(name, "num_layers", num_layers)
+        if (not isinstance(dropout, numbers.Real) or isinstance(dropout, bool)
+                or not 0 <= dropout <= 1):
+            raise ValueError(f"{name}: dropout is the probability of zeroing an element and must "
+                             f"be a number in [0, 1], got {dropout!r}")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn(f"{name}: dropout={dropout} acts only between stacked layers, so with "
+                          f"num_layers=1 it does nothing", UserWarning, stacklevel=3)
+        if not isinstance(proj_size, numbers.Integral) or proj_size < 0:
+            raise ValueError(f"{name}: proj_size must be a non-negative int, got {proj_size!r}")
+        if proj_size:
+            # the fused core lstm_cell takes h of hidden_size; a projected h needs a core op first
+            raise NotImplementedError(f"{name}: proj_size={proj_size} (LSTM with projections) "
+                                      f"is not supported; the core lstm_cell has no projection")
+        self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
+        self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
+        self.dropout, self.bidirectional, self.proj_size = float(dropout), bidirectional, 0
+        directions = 2 if bidirectional else 1
+        rows = _GATES[mode] * hidden_size
+        factory = {"device": device, "dtype": dtype}
+        self._flat_weights_names = []
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else hidden_size * directions
+            for direction in range(directions):
+                suffix = f"_l{layer}" + ("_reverse" if direction else "")
+                shapes = [("weight_ih", (rows, layer_input)), ("weight_hh", (rows, hidden_size))]
+                if bias:
+                    shapes += [("bias_ih", (rows,)), ("bias_hh", (rows,))]
+                for kind, shape in shapes:
+                    setattr(self, kind + suffix, Parameter(_creation.empty(shape, **factory)))
+                    self._flat_weights_names.append(kind + suffix)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        _uniform_reset(self)
+
+    def flatten_parameters(self):
+        """Kept for torch code that calls it: torch packs weights into one cuDNN buffer here;
+        dualnet's cells read each parameter directly, so there is nothing to pack."""
+
+    @property
+    def _num_directions(self):
+        return 2 if self.bidirectional else 1
+
+    @property
+    def all_weights(self):
+        """The parameters per layer and direction: [[w_ih, w_hh, b_ih, b_hh], ...]."""
+        per_step = 4 if self.bias else 2
+        names = self._flat_weights_names
+        return [[getattr(self, n) for n in names[i:i + per_step]]
+                for i in range(0, len(names), per_step)]
+
+    def extra_repr(self):
+        text = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            text += f", proj_size={self.proj_size}"
+        if self.num_layers != 1:
+            text += f", num_layers={self.num_layers}"
+        if self.bias is not True:
+            text += f", bias={self.bias}"
+        if self.batch_first is not False:
+            text += f", batch_first={self.batch_first}"
+        if self.dropout != 0:
+            text += f", dropout={self.dropout}"
+        if self.bidirectional is not False:
+            text += f", bidirectional={self.bidirectional}"
+        return text
+
+    # ----------------------------------------------------------------- checks
+
+    def _check_input(self, input):
+        name = type(self).__name__
+        if not hasattr(input, "ndim"):
+            raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__} "
+                            f"(packed sequences are not supported)")
+        if input.ndim not in (2, 3):
+            raise ValueError(f"{name}: expected a 3-D batched input (seq_len, batch, input_size) "
+                             f"or (batch, seq_len, input_size) with batch_first, or a 2-D "
+                             f"unbatched one (seq_len, input_size); got shape "
+                             f"{shape_str(input.shape)}")
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(f"{name}: input has {input.shape[-1]} features in its last dim "
+                               f"(shape {shape_str(input.shape)}), expected input_size="
+                               f"{self.input_size}")
+        _check_dtype(name, input, self.weight_ih_l0)
+
+    def _state(self, which, state, input, batched, batch):
+        """The initial state as (layers * directions, batch, hidden_size): zeros when None,
+        otherwise checked against that shape (without the batch dim for unbatched input)."""
+        name = type(self).__name__
+        stacks = self.num_layers * self._num_directions
+        if state is None:
+            return _creation.zeros((stacks, batch, self.hidden_size), dtype=input.dtype,
+                                   device=input.device)
+        if state.ndim != (3 if batched else 2):
+            raise RuntimeError(f"{name}: for {'batched 3-D' if batched else 'unbatched 2-D'} "
+                               f"input {shape_str(input.shape)}, {which} must be "
+                               f"{'3-D' if batched else '2-D'}, got shape "
+                               f"{shape_str(state.shape)}")
+        expected = (stacks, batch, self.hidden_size) if batched else (stacks, self.hidden_size)
+        if tuple(state.shape) != expected:
+            raise RuntimeError(f"{name}: expected {which} of shape {shape_str(expected)} "
+                               f"(num_layers * num_directions, {'batch, ' if batched else ''}"
+                               f"hidden_size) for input {shape_str(input.shape)}, got "
+                               f"{shape_str(state.shape)}")
+        return state if batched else state.unsqueeze(1)
+
+    # ----------------------------------------------------------------- the loop
+
+    def _step_weights(self, layer, direction):
+        suffix = f"_l{layer}" + ("_reverse" if direction else "")
+        names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if self.bias else [])
+        weights = [getattr(self, n + suffix) for n in names]
+        return weights if self.bias else weights + [None, None]
+
+    def _run(self, input, initial):
+        """input (seq_len, batch, features); initial: a list with one (layers*dirs, batch, H)
+        tensor per state (h, or h and c). Returns the last layer's output and the final states
+        in the same layout."""
+        cell = _CELL_OPS[self.mode]
+        lstm = self.mode == "LSTM"
+        steps = _shape.unbind(input, 0)
+        finals = [[] for _ in initial]
+        for layer in range(self.num_layers):
+            direction_outputs = []
+            for direction in range(self._num_directions):
+                index = layer * self._num_directions + direction
+                state = [s[index] for s in initial]
+                weights = self._step_weights(layer, direction)
+                order = range(len(steps) - 1, -1, -1) if direction else range(len(steps))
+                outputs = [None] * len(steps)
+                for t in order:
+                    if lstm:
+                        state = list(cell(steps[t], tuple(state), *weights))
+                    else:
+                        state = [cell(steps[t], state[0], *weights)]
+                    outputs[t] = state[0]
+                direction_outputs.append(_shape.stack(outputs, 0))
+                for final, value in zip(finals, state):
+                    final.append(value)
+            output = direction_outputs[0] if len(direction_outputs) == 1 else \
+                _shape.cat(direction_outputs, 2)
+            if layer < self.num_layers - 1:
+                if self.dropout > 0 and self.training:
+                    output = F.dropout(output, self.dropout, True)
+                steps = _shape.unbind(output, 0)
+        return output, [_shape.stack(final, 0) for final in finals]
+
+    def _forward(self, input, states):
+        """Shared by RNN, LSTM, GRU: states is a list of (name, tensor or None)."""
+        self._check_input(input)
+        given, batched = input, input.ndim == 3
+        if not batched:
+            input = input.unsqueeze(1)
+        elif self.batch_first:
+            input = input.transpose(0, 1)
+        initial = [self._state(which, state, given, batched, input.shape[1])
+                   for which, state in states]
+        output, finals = self._run(input, initial)
+        if not batched:
+            return output.squeeze(1), [f.squeeze(1) for f in finals]
+        if self.batch_first:
+            output = output.transpose(0, 1)
+        return output, finals
+
+
+class RNN(RNNBase):
+    """Elman RNN over a sequence: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) (or relu),
+    returning (output, h_n) as torch: output (seq_len, batch, D * hidden_size), h_n
+    (D * num_layers, batch, hidden_size), D = 2 when bidirectional.
+
+    >>> import dualnet as dn
+    >>> from dualnet import nn
+    >>> rnn = nn.RNN(3, 5, num_layers=2, batch_first=True)
+    >>> output, h_n = rnn(dn.randn(4, 7, 3))
+    >>> output.shape, h_n.shape
+    (dualnet.Size([4, 7, 5]), dualnet.Size([2, 4, 5]))
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None):
+        modes = {"tanh": "RNN_TANH", "relu": "RNN_RELU"}
+        if nonlinearity not in modes:
+            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__(modes[nonlinearity], input_size, hidden_size, num_layers, bias,
+                         batch_first, dropout, bidirectional, 0, device, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input, hx=None):
+        output, (h_n,) = self._forward(input, [("hx", hx)])
+        return output, h_n
+
+
+class LSTM(RNNBase):
+    """LSTM over a sequence, returning (output, (h_n, c_n)) as torch; hx is (h_0, c_0), each
+    (D * num_layers, batch, hidden_size), zeros when not given.
+
+    >>> import dualnet as dn
+    >>> from dualnet import nn
+    >>> lstm = nn.LSTM(3, 5, bidirectional=True)
+    >>> output, (h_n, c_n) = lstm(dn.randn(7, 4, 3))
+    >>> output.shape, h_n.shape, c_n.shape
+    (dualnet.Size([7, 4, 10]), dualnet.Size([2, 4, 5]), dualnet.Size([2, 4, 5]))
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, proj_size, device, dtype)
+
+    def forward(self, input, hx=None):
+        if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+            raise TypeError(f"LSTM: hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
+        h_0, c_0 = (None, None) if hx is None else hx
+        output, (h_n, c_n) = self._forward(input, [("h_0", h_0), ("c_0", c_0)])
+        return output, (h_n, c_n)
+
+
+class GRU(RNNBase):
+    """GRU over a sequence, returning (output, h_n) as torch (gates r, z, n)."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, device=None, dtype=None):
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, 0, device, dtype)
+
+    def forward(self, input, hx=None):
+        output, (h_n,) = self._forward(input, [("hx", hx)])
+        return output, h_n
