@@ -12,6 +12,15 @@ from .module import Module
 __all__ = ["BatchNorm1d", "BatchNorm2d"]
 
 
+def _affine_parameters(module, shape, affine, bias, device, dtype):
+    """Register a normalization layer's `weight` and `bias` (uninitialised; its
+    reset_parameters fills them), or None for each that the options leave out, as torch does."""
+    def make():
+        return Parameter(_creation.empty(shape, device=device, dtype=dtype))
+    module.register_parameter("weight", make() if affine else None)
+    module.register_parameter("bias", make() if affine and bias else None)
+
+
 class _NormBase(Module):
     """Per-channel affine parameters and running statistics (BatchNorm, InstanceNorm)."""
 
@@ -26,15 +35,7 @@ class _NormBase(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(_creation.empty(num_features, device=device, dtype=dtype))
-            if bias:
-                self.bias = Parameter(_creation.empty(num_features, device=device, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, num_features, affine, bias, device, dtype)
         if track_running_stats:
             self.register_buffer("running_mean",
                                  _creation.zeros(num_features, device=device, dtype=dtype))

@@ -244,6 +244,22 @@ class ModuleList(Module):
         return f"{self._get_name()}(\n  " + "\n  ".join(lines) + "\n)"
 
 
+def _pairs(op, what, items):
+    """The (key, value) pairs of an iterable, each checked: torch's update() error classes."""
+    if not isinstance(items, Iterable):
+        raise TypeError(f"{op}: expected a mapping or an iterable of (key, {what}) pairs, got "
+                        f"{type(items).__name__}")
+    for i, pair in enumerate(items):
+        if not isinstance(pair, Iterable):
+            raise TypeError(f"{op}: element #{i} is a {type(pair).__name__}, not a (key, {what}) "
+                            f"pair")
+        pair = tuple(pair)
+        if len(pair) != 2:
+            raise ValueError(f"{op}: element #{i} has length {len(pair)}; a (key, {what}) pair "
+                             f"has 2")
+        yield pair
+
+
 class ModuleDict(Module):
     """An ordered dict of submodules, registered under their keys; it has no forward."""
 
@@ -293,18 +309,8 @@ class ModuleDict(Module):
             for key, module in modules.items():
                 self[key] = module
             return
-        if not isinstance(modules, Iterable):
-            raise TypeError(f"ModuleDict.update: expected a mapping or an iterable of (key, "
-                            f"module) pairs, got {type(modules).__name__}")
-        for i, pair in enumerate(modules):
-            if not isinstance(pair, Iterable):
-                raise TypeError(f"ModuleDict.update: element #{i} is a "
-                                f"{type(pair).__name__}, not a (key, module) pair")
-            pair = tuple(pair)
-            if len(pair) != 2:
-                raise ValueError(f"ModuleDict.update: element #{i} has length {len(pair)}; a "
-                                 f"(key, module) pair has 2")
-            self[pair[0]] = pair[1]
+        for key, module in _pairs("ModuleDict.update", "module", modules):
+            self[key] = module
 
 
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
@@ -466,18 +472,8 @@ class ParameterDict(Module):
             for key, value in sorted(values.items()):
                 self[key] = value
             return
-        if not isinstance(values, Iterable):
-            raise TypeError(f"ParameterDict.update: expected a mapping or an iterable of (key, "
-                            f"parameter) pairs, got {type(values).__name__}")
-        for i, pair in enumerate(values):
-            if not isinstance(pair, Iterable):
-                raise TypeError(f"ParameterDict.update: element #{i} is a "
-                                f"{type(pair).__name__}, not a (key, parameter) pair")
-            pair = tuple(pair)
-            if len(pair) != 2:
-                raise ValueError(f"ParameterDict.update: element #{i} has length {len(pair)}; "
-                                 f"a (key, parameter) pair has 2")
-            self[pair[0]] = pair[1]
+        for key, value in _pairs("ParameterDict.update", "parameter", values):
+            self[key] = value
 
     def __or__(self, other):
         result = self.copy()
