@@ -149,12 +149,14 @@ _load_log = []
 
 
 def _cpu_jiffies():
-    """(busy jiffies of the whole machine, busy jiffies of this process)."""
+    """(busy jiffies of the whole machine, busy jiffies of this process and its finished
+    children: the benchmarks that run each candidate in a child process must not count it as
+    another process's load)."""
     fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
     values = [int(v) for v in fields]
     machine_busy = sum(values) - values[3] - values[4]  # minus idle and iowait
     own = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
-    return machine_busy, int(own[11]) + int(own[12])  # utime + stime
+    return machine_busy, sum(int(v) for v in own[11:15])  # utime, stime, cutime, cstime
 
 
 def others_cpu(seconds=0.3):
