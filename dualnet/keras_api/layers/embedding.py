@@ -1,0 +1,83 @@
+"""Keras's Embedding layer: rows of an `embeddings` weight (input_dim, output_dim), initialised
+uniform(-0.05, 0.05), looked up by integer indices through the core embedding op."""
+import numbers
+
+from ...core.dtypes import int64
+from ...nn import functional as F
+from .. import initializers, regularizers
+from .core import _serialized
+from .layer import Layer
+
+__all__ = ["Embedding"]
+
+
+class Embedding(Layer):
+    """Turns indices into dense vectors: output shape = input shape + (output_dim,).
+
+    mask_zero=True makes index 0 padding: `compute_mask(inputs)` is `inputs != 0`, which an RNN
+    takes as its `mask=` argument (input_dim must then count the 0).
+
+    >>> import dualnet as dn
+    >>> Embedding(10, 3)(dn.tensor([[1, 2, 0]])).shape
+    dualnet.Size([1, 3, 3])
+    """
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
+                 weights=None, lora_rank=None, lora_alpha=None, **kwargs):
+        # Keras's `input_length` of older versions is accepted and ignored, as Keras 3 does
+        kwargs.pop("input_length", None)
+        super().__init__(**kwargs)
+        for arg, value in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"Embedding: {arg} must be a positive integer, got "
+                                 f"{arg}={value!r}")
+        if lora_rank is not None:
+            raise NotImplementedError("Embedding: LoRA (lora_rank) is not supported by dualnet")
+        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = embeddings_constraint
+        self.mask_zero = mask_zero
+        self.supports_masking = mask_zero
+        self.lora_alpha = lora_alpha
+        self._initial_weights = weights
+
+    def build(self, input_shape=None):
+        self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
+                                          name="embeddings",
+                                          initializer=self.embeddings_initializer,
+                                          regularizer=self.embeddings_regularizer,
+                                          constraint=self.embeddings_constraint)
+        self.built = True
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
+
+    def call(self, inputs):
+        if not inputs.dtype.is_floating_point and inputs.dtype.name != "bool":
+            indices = inputs
+        else:
+            indices = inputs.to(int64)  # Keras casts non-integer indices to int
+        return F.embedding(indices, self.embeddings)
+
+    def compute_mask(self, inputs, mask=None):
+        if not self.mask_zero:
+            return None
+        return inputs != 0
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "input_dim": self.input_dim,
+            "output_dim": self.output_dim,
+            "embeddings_initializer": _serialized(initializers, self.embeddings_initializer),
+            "embeddings_regularizer": _serialized(regularizers, self.embeddings_regularizer),
+            "activity_regularizer": _serialized(regularizers, self.activity_regularizer),
+            "embeddings_constraint": self.embeddings_constraint,
+            "mask_zero": self.mask_zero,
+        })
+        return config

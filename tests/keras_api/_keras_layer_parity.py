@@ -1,0 +1,81 @@
+"""Helpers of the keras_api layer parity tests: run one layer in dualnet and in real Keras
+(torch backend) on the same weights and input, and return outputs and gradients as NumPy."""
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import dualnet as dn  # noqa: E402
+
+RTOL, ATOL = 1e-5, 1e-5
+
+
+def real_keras():
+    """The real keras package on the torch backend, or a skip."""
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "torch":
+        pytest.skip(f"keras runs on the {keras.backend.backend()} backend, not torch")
+    return keras
+
+
+def rand(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def ours_run(layer, inputs, grad_out=None, training=None):
+    """(output, input gradients, trainable-weight gradients) of our layer as NumPy."""
+    many = isinstance(inputs, (list, tuple))
+    xs = [dn.tensor(x, requires_grad=grad_out is not None) for x in (inputs if many else
+                                                                        [inputs])]
+    kwargs = {} if training is None else {"training": training}
+    out = layer(xs if many else xs[0], **kwargs)
+    if grad_out is None:
+        return out.detach().numpy(), None, None
+    (out * dn.tensor(grad_out)).sum().backward()
+    return (out.detach().numpy(), [x.grad.numpy() for x in xs],
+            [w.grad.numpy() for w in layer.trainable_weights])
+
+
+def keras_run(layer, inputs, grad_out=None, training=None):
+    """The same for a real Keras layer (its torch tensors are differentiated by torch)."""
+    import torch
+
+    many = isinstance(inputs, (list, tuple))
+    xs = [torch.tensor(x, requires_grad=grad_out is not None) for x in (inputs if many else
+                                                                           [inputs])]
+    kwargs = {} if training is None else {"training": training}
+    out = layer(xs if many else xs[0], **kwargs)
+    if grad_out is None:
+        return out.detach().cpu().numpy(), None, None
+    for w in layer.trainable_weights:
+        w.value.grad = None
+    (out * torch.tensor(grad_out)).sum().backward()
+    return (out.detach().cpu().numpy(), [x.grad.numpy() for x in xs],
+            [w.value.grad.numpy() for w in layer.trainable_weights])
+
+
+def compare(ours, theirs, inputs, grads=False, training=None, rtol=RTOL, atol=ATOL):
+    """Build both layers on `inputs`, give Keras our weights, compare outputs (and gradients
+    of a random upstream gradient w.r.t. inputs and weights when `grads`). Returns our output."""
+    out = ours_run(ours, inputs, training=False)[0]  # builds ours (inference: no side effects)
+    theirs(list(inputs) if isinstance(inputs, (list, tuple)) else inputs, training=False)
+    assert len(ours.get_weights()) == len(theirs.get_weights())
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        assert a.shape == b.shape
+    theirs.set_weights(ours.get_weights())
+    grad_out = rand(*out.shape, seed=7) if grads else None
+    mine = ours_run(ours, inputs, grad_out, training)
+    ref = keras_run(theirs, inputs, grad_out, training)
+    assert mine[0].shape == ref[0].shape, (mine[0].shape, ref[0].shape)
+    np.testing.assert_allclose(mine[0], ref[0], rtol=rtol, atol=atol)
+    if grads:
+        for a, b in zip(mine[1] + mine[2], ref[1] + ref[2]):
+            np.testing.assert_allclose(a, b, rtol=max(rtol, 1e-4), atol=max(atol, 1e-4))
+    return mine[0]
+
+
+def config_keys(ours, theirs):
+    assert set(ours.get_config()) == set(theirs.get_config()), (
+        sorted(set(ours.get_config()) ^ set(theirs.get_config())))
