@@ -30,3 +30,13 @@ def test_the_readme_demo_reaches_ninety_percent(capsys):
     accuracy = _load("demo").main()
     assert accuracy > 0.9
     assert "test accuracy" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_mnist_keras_learns_on_the_shipped_subset(capsys):
+    """One epoch of the Keras simple-convnet example on the subset, through fit/evaluate and a
+    weights-file round trip."""
+    accuracy = _load("mnist_keras").main(["--subset", "small", "--epochs", "1"])
+    assert accuracy > 0.85
+    out = capsys.readouterr().out
+    assert "Total params: 34,826" in out and "test accuracy" in out
