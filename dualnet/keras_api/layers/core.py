@@ -8,6 +8,7 @@ import math
 import numbers
 
 from ...core.creation import as_tensor, ones
+from ...core.ops.matmul import ops as _matmul
 from ...nn import functional as F
 from .. import activations, initializers, regularizers
 from .keras_tensor import KerasTensor
@@ -141,9 +142,14 @@ class Dense(Layer):
         self.built = True
 
     def call(self, inputs):
-        # F.linear wants torch's (out, in) weight: kernel.t() is a view, read by BLAS transposed
+        # x @ kernel (+ bias) straight on the (in, out) kernel: one addmm node for 2-D input, and
+        # the kernel's gradient comes out C-contiguous (through F.linear and kernel.t() it would be
+        # a transposed view, which the optimizer kernel must copy every step)
         inputs = _as_float(inputs, self)
-        return self.activation(F.linear(inputs, self.kernel.t(), self.bias))
+        if self.bias is not None and inputs.ndim == 2:
+            return self.activation(_matmul.addmm(self.bias, inputs, self.kernel))
+        out = _matmul.matmul(inputs, self.kernel)
+        return self.activation(out if self.bias is None else out + self.bias)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
