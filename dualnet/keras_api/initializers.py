@@ -16,6 +16,7 @@ from ..core.dtypes import get_default_dtype, to_dtype
 from ..core.random import Generator
 from ..core.tensor import Tensor
 from ..nn import init as _fill
+from . import _config
 
 __all__ = ["Initializer", "Constant", "Zeros", "Ones", "Identity", "RandomNormal",
            "RandomUniform", "TruncatedNormal", "VarianceScaling", "GlorotUniform",
@@ -306,19 +307,12 @@ _BY_NAME.update({"normal": RandomNormal, "uniform": RandomUniform, "one": Ones, 
 
 def serialize(initializer):
     """Keras's config dict: {'module', 'class_name', 'config', 'registered_name'}."""
-    return {"module": "keras.initializers", "class_name": type(initializer).__name__,
-            "config": initializer.get_config(), "registered_name": None}
+    return _config.serialize(initializer, "keras.initializers")
 
 
 def deserialize(config, custom_objects=None):
     """The initializer a config dict (as `serialize` writes) or a name describes."""
-    if isinstance(config, str):
-        return get(config)
-    name = config.get("class_name")
-    if custom_objects and name in custom_objects:
-        return custom_objects[name](**config.get("config", {}))
-    cls = _lookup(name)
-    return cls.from_config(config.get("config", {}))
+    return _config.deserialize(config, "initializer", _BY_NAME, get, custom_objects)
 
 
 def _lookup(name):

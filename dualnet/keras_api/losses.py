@@ -8,6 +8,7 @@ from ..core.ops.elementwise import ops as _ew
 from ..core.ops.loss import ops as _loss
 from ..core.ops.reduction import ops as _red
 from ..core.tensor import Tensor
+from . import _config
 
 __all__ = ["Loss", "LossFunctionWrapper", "SparseCategoricalCrossentropy",
            "CategoricalCrossentropy", "BinaryCrossentropy", "MeanSquaredError",
@@ -318,18 +319,12 @@ def get(identifier):
 
 def serialize(loss):
     if isinstance(loss, Loss):
-        return {"class_name": type(loss).__name__, "config": loss.get_config()}
+        return _config.serialize(loss)
     return getattr(loss, "__name__", loss)
 
 
 def deserialize(config):
-    if isinstance(config, str):
-        return get(config)
-    name = config.get("class_name")
-    if name not in _CLASSES:
-        raise ValueError(f"Could not interpret loss config: unknown class_name {name!r}; "
-                         f"valid names are {', '.join(sorted(_CLASSES))}")
-    return _CLASSES[name].from_config(config.get("config", {}))
+    return _config.deserialize(config, "loss class", _CLASSES, get)
 
 
 def loss_object(identifier):

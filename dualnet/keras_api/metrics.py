@@ -4,6 +4,7 @@ no autograd: a metric never enters the training graph)."""
 import numpy as np
 
 from ..core.tensor import Tensor
+from . import _config
 
 __all__ = ["Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
            "CategoricalAccuracy", "SparseCategoricalAccuracy", "TopKCategoricalAccuracy",
@@ -451,18 +452,12 @@ def get(identifier):
 
 def serialize(metric):
     if isinstance(metric, Metric):
-        return {"class_name": type(metric).__name__, "config": metric.get_config()}
+        return _config.serialize(metric)
     return getattr(metric, "__name__", metric)
 
 
 def deserialize(config):
-    if isinstance(config, str):
-        return get(config)
-    name = config.get("class_name")
-    if name not in _CLASSES:
-        raise ValueError(f"Could not interpret metric config: unknown class_name {name!r}; "
-                         f"valid names are {', '.join(sorted(_CLASSES))}")
-    return _CLASSES[name].from_config(config.get("config", {}))
+    return _config.deserialize(config, "metric class", _CLASSES, get)
 
 
 def compile_metric(identifier, y_true, y_pred, loss=None):

@@ -6,6 +6,7 @@ import math
 from ..core.creation import eye, zeros
 from ..core.tensor import Tensor
 from ..nn import functional as F
+from . import _config
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "l1", "l2", "l1_l2",
            "orthogonal_regularizer", "get", "serialize", "deserialize"]
@@ -120,21 +121,12 @@ _BY_NAME = {"L1": L1, "L2": L2, "L1L2": L1L2, "OrthogonalRegularizer": Orthogona
 
 def serialize(regularizer):
     """Keras's config dict: {'module', 'class_name', 'config', 'registered_name'}."""
-    return {"module": "keras.regularizers", "class_name": type(regularizer).__name__,
-            "config": regularizer.get_config(), "registered_name": None}
+    return _config.serialize(regularizer, "keras.regularizers")
 
 
 def deserialize(config, custom_objects=None):
     """The regularizer a config dict (as `serialize` writes) or a name describes."""
-    if isinstance(config, str):
-        return get(config)
-    name = config.get("class_name")
-    if custom_objects and name in custom_objects:
-        return custom_objects[name](**config.get("config", {}))
-    if name not in _BY_NAME:
-        raise ValueError(f"Unknown regularizer {name!r}; the valid names are: "
-                         f"{', '.join(sorted(_BY_NAME))}")
-    return _BY_NAME[name].from_config(config.get("config", {}))
+    return _config.deserialize(config, "regularizer", _BY_NAME, get, custom_objects)
 
 
 def get(identifier):
