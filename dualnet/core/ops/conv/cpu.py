@@ -307,6 +307,8 @@ def conv_weight_grad(x, grad, geom, out):
     grad2 = grad.reshape(n_images * pixels, oc)
     pointwise = _pointwise(geom) and groups == 1
     cols_buf = None if pointwise else np.empty(step * pixels * groups * ckk, x.dtype)
+    # as in the NCHW path: a skinny product (a first layer's (32, K) @ (K, 9)) in K pieces
+    piece = _SKINNY_PIECE if ckk * per_out < _SKINNY_PRODUCT else None
     for n0, count in _chunks(n_images, step):
         rows = grad2[n0 * pixels:(n0 + count) * pixels]
         if pointwise:
@@ -315,9 +317,11 @@ def conv_weight_grad(x, grad, geom, out):
             cols = cols_buf[:count * pixels * groups * ckk].reshape(count * pixels, groups * ckk)
             im2col_nhwc(x, n0, groups, *args, cols)
         for g in range(groups):
-            np.matmul(rows[:, g * per_out:(g + 1) * per_out].T, cols[:, g * ckk:(g + 1) * ckk],
-                      out=product)
-            acc[g] += product
+            for a in range(0, rows.shape[0], piece or rows.shape[0]):
+                b = a + (piece or rows.shape[0])
+                np.matmul(rows[a:b, g * per_out:(g + 1) * per_out].T,
+                          cols[a:b, g * ckk:(g + 1) * ckk], out=product)
+                acc[g] += product
     out[...] = acc.reshape(groups, per_out, kh, kw, cg).transpose(0, 1, 4, 2, 3).reshape(
         oc, cg, kh, kw)
     return out
