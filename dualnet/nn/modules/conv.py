@@ -2,13 +2,10 @@
 arguments, weight shapes, initialisation and reprs over the core conv ops; padding modes other
 than zeros go through F.pad first, as in torch."""
 import collections.abc
-import math
 
-from ...core import creation as _creation
 from ...core.ops._common import shape_str
 from .. import functional as F
-from .. import init
-from ..parameter import Parameter
+from .linear import reset_weight_and_bias, weight_and_bias
 from .module import Module
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
@@ -81,22 +78,12 @@ class _ConvNd(Module):
         self._reversed_padding_repeated_twice = widths
         shape = ((in_channels, out_channels // groups) if transposed
                  else (out_channels, in_channels // groups)) + tuple(kernel_size)
-        self.weight = Parameter(_creation.empty(shape, device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(_creation.empty(out_channels, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        weight_and_bias(self, shape, out_channels, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        # torch's default: kaiming_uniform_(a=sqrt(5)) is U(±1/sqrt(fan_in)), fan_in =
-        # weight.size(1) * kernel area (for a transposed conv that is out_channels/groups * area)
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        # fan_in = weight.size(1) * kernel area (for a transposed conv: out_channels/groups * area)
+        reset_weight_and_bias(self.weight, self.bias)
 
     def extra_repr(self):
         n = len(self.kernel_size)

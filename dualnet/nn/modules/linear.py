@@ -14,6 +14,26 @@ from .module import Module
 __all__ = ["Identity", "Linear", "Bilinear"]
 
 
+
+def weight_and_bias(module, weight_shape, bias_size, bias, device, dtype):
+    """Register `module.weight` (uninitialised) and `module.bias` (or None when not `bias`)."""
+    module.weight = Parameter(_creation.empty(weight_shape, device=device, dtype=dtype))
+    if bias:
+        module.bias = Parameter(_creation.empty(bias_size, device=device, dtype=dtype))
+    else:
+        module.register_parameter("bias", None)
+
+
+def reset_weight_and_bias(weight, bias):
+    """torch's default for Linear and Conv: kaiming_uniform_(a=sqrt(5)), i.e. U(+-1/sqrt(fan_in))
+    for the weight, and U(+-1/sqrt(fan_in)) for the bias; kept so a ported model starts from the
+    same distribution."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        init.uniform_(bias, -bound, bound)
+
 class Identity(Module):
     """Returns its input unchanged; takes (and ignores) any constructor arguments, so it can stand
     in for another layer without editing the call.
@@ -50,22 +70,11 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(_creation.empty((out_features, in_features), device=device,
-                                                dtype=dtype))
-        if bias:
-            self.bias = Parameter(_creation.empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        weight_and_bias(self, (out_features, in_features), out_features, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        # kaiming_uniform_ with a=sqrt(5) gives bound sqrt(6 / ((1 + 5) * fan_in)) = 1/sqrt(fan_in):
-        # torch's historical default, kept so a ported model starts from the same distribution
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_weight_and_bias(self.weight, self.bias)
 
     def forward(self, input):
         try:
@@ -106,12 +115,8 @@ class Bilinear(Module):
         self.in1_features = in1_features
         self.in2_features = in2_features
         self.out_features = out_features
-        self.weight = Parameter(_creation.empty((out_features, in1_features, in2_features),
-                                                device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(_creation.empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        weight_and_bias(self, (out_features, in1_features, in2_features), out_features, bias,
+                        device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
