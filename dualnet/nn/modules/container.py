@@ -39,7 +39,46 @@ def _renumber(container):
     container._modules = {str(i): m for i, m in enumerate(container._modules.values())}
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: children kept in order, reached by position."""
+
+    def _key_at(self, idx):
+        return next(islice(iter(self._modules), _absolute_index(self, idx), None))
+
+    def __setitem__(self, idx, module):
+        _check_module(self, "__setitem__", module)
+        setattr(self, self._key_at(idx), module)
+
+    def __delitem__(self, idx):
+        if isinstance(idx, slice):
+            for key in list(self._modules)[idx]:
+                delattr(self, key)
+        else:
+            delattr(self, self._key_at(idx))
+        _renumber(self)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __dir__(self):
+        return [key for key in super().__dir__() if not key.isdigit()]
+
+    def append(self, module):
+        """Add `module` at the end; returns self."""
+        _check_module(self, "append", module)
+        self.add_module(str(len(self)), module)
+        return self
+
+    def pop(self, key):
+        module = self[key]
+        del self[key]
+        return module
+
+
+class Sequential(_ModuleSequence):
     """Modules called one after another, each on the previous one's output.
 
     >>> import dualnet as dn
@@ -63,31 +102,10 @@ class Sequential(Module):
             for idx, module in enumerate(args):
                 self.add_module(str(idx), module)
 
-    def _key_at(self, idx):
-        return next(islice(iter(self._modules), _absolute_index(self, idx), None))
-
     def __getitem__(self, idx):
         if isinstance(idx, slice):
             return type(self)(OrderedDict(list(self._modules.items())[idx]))
         return self._modules[self._key_at(idx)]
-
-    def __setitem__(self, idx, module):
-        _check_module(self, "__setitem__", module)
-        setattr(self, self._key_at(idx), module)
-
-    def __delitem__(self, idx):
-        if isinstance(idx, slice):
-            for key in list(self._modules)[idx]:
-                delattr(self, key)
-        else:
-            delattr(self, self._key_at(idx))
-        _renumber(self)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
 
     def __add__(self, other):
         if not isinstance(other, Sequential):
@@ -115,15 +133,6 @@ class Sequential(Module):
 
     __rmul__ = __mul__
 
-    def __dir__(self):
-        return [key for key in super().__dir__() if not key.isdigit()]
-
-    def append(self, module):
-        """Add `module` at the end; returns self."""
-        _check_module(self, "append", module)
-        self.add_module(str(len(self)), module)
-        return self
-
     def extend(self, modules):
         for module in modules:
             self.append(module)
@@ -144,18 +153,13 @@ class Sequential(Module):
         self._modules = {str(i): m for i, m in enumerate(modules)}
         return self
 
-    def pop(self, key):
-        module = self[key]
-        del self[key]
-        return module
-
     def forward(self, input):
         for module in self._modules.values():
             input = module(input)
         return input
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of submodules, registered (and named) by position; it has no forward."""
 
     def __init__(self, modules=None):
@@ -168,24 +172,6 @@ class ModuleList(Module):
             return type(self)(list(self._modules.values())[idx])
         return self._modules[str(_absolute_index(self, idx))]
 
-    def __setitem__(self, idx, module):
-        _check_module(self, "__setitem__", module)
-        setattr(self, str(_absolute_index(self, idx)), module)
-
-    def __delitem__(self, idx):
-        if isinstance(idx, slice):
-            for key in list(self._modules)[idx]:
-                delattr(self, key)
-        else:
-            delattr(self, str(_absolute_index(self, idx)))
-        _renumber(self)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
     def __iadd__(self, modules):
         return self.extend(modules)
 
@@ -197,14 +183,6 @@ class ModuleList(Module):
         for module in (*self, *other):
             result.append(module)
         return result
-
-    def __dir__(self):
-        return [key for key in super().__dir__() if not key.isdigit()]
-
-    def append(self, module):
-        _check_module(self, "append", module)
-        self.add_module(str(len(self)), module)
-        return self
 
     def extend(self, modules):
         if not isinstance(modules, Iterable):
@@ -220,11 +198,6 @@ class ModuleList(Module):
         modules = list(self._modules.values())
         modules.insert(index, module)  # Python's list.insert rule: out-of-range clamps
         self._modules = {str(i): m for i, m in enumerate(modules)}
-
-    def pop(self, key):
-        module = self[key]
-        del self[key]
-        return module
 
     def __repr__(self):
         # runs of identical children print once, as torch does: "(0-2): 3 x Linear(...)"
