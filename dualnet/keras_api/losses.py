@@ -42,11 +42,16 @@ def _same_rank(y_true, y_pred):
     return y_true, y_pred
 
 
-def _check_labels(op, labels, classes):
-    """Sparse labels must be class indices in [0, classes): ValueError naming the bad one."""
+def _check_labels(op, labels, classes, ignore_class=None):
+    """Sparse labels must be class indices in [0, classes) (or `ignore_class`): ValueError
+    naming the bad one."""
     if labels.device.type != "cpu" or labels.numel() == 0:
         return
     values = labels.numpy()
+    if ignore_class is not None:
+        values = values[values != ignore_class]
+        if values.size == 0:
+            return
     low, high = values.min(), values.max()
     if low < 0 or high >= classes:
         bad = low if low < 0 else high
@@ -55,10 +60,14 @@ def _check_labels(op, labels, classes):
                          f"{tuple(labels.shape) + (classes,)})")
 
 
-def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
+def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size", mask=None):
     """Weight the per-sample losses and reduce them as Keras does: 'sum_over_batch_size' (and
     'mean') divide the weighted sum by the number of loss values, 'mean_with_sample_weight' by
-    the sum of the weights, 'sum' sums, 'none'/None keeps them."""
+    the sum of the weights, 'sum' sums, 'none'/None keeps them. A boolean `mask` (a loss
+    function's `_keras_mask`, such as ignore_class's) joins the weights as Keras's apply_mask
+    does: masked values weigh 0, and the means count only the unmasked ones (0 when none is)."""
+    if mask is not None:
+        sample_weight = _mask_weight(mask, values, sample_weight, reduction)
     if sample_weight is not None:
         sample_weight = _tensor(sample_weight, values)
         while sample_weight.ndim > values.ndim and sample_weight.shape[-1] == 1:
@@ -78,26 +87,61 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
     return total / values.numel()
 
 
+def _mask_weight(mask, values, sample_weight, reduction):
+    """Keras's apply_mask: for the means the unmasked entries weigh total / valid, so that
+    dividing by the number of values divides by the number of unmasked ones."""
+    float_mask = mask.to(values.dtype)
+    if reduction in ("sum_over_batch_size", "mean"):
+        valid = float(_red.sum(float_mask).item())
+        float_mask = float_mask * (mask.numel() / valid if valid else 0.0)
+    if sample_weight is None:
+        return float_mask
+    sample_weight = _tensor(sample_weight, values)
+    while sample_weight.ndim > float_mask.ndim and sample_weight.shape[-1] == 1:
+        sample_weight = sample_weight.squeeze(-1)
+    while sample_weight.ndim < float_mask.ndim:
+        sample_weight = sample_weight.unsqueeze(-1)
+    return sample_weight * float_mask
+
+
 # ------------------------------------------------------------------ functions (per sample)
 
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
-    """-log(p[label]) per sample; probabilities renormalised and clipped unless from_logits."""
-    return _sparse_ce(y_true, y_pred, from_logits, axis, "none")
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None,
+                                    axis=-1):
+    """-log(p[label]) per sample; probabilities renormalised and clipped unless from_logits.
+    Positions whose label is `ignore_class` (e.g. a segmentation map's void class, -1 or 255)
+    give 0 and are masked (the result's `_keras_mask`), so the Loss classes and compile leave
+    them out of the mean, as Keras does.
+
+    >>> import numpy as np
+    >>> values = sparse_categorical_crossentropy(np.array([1, -1]),
+    ...                                          np.array([[0.25, 0.75], [0.5, 0.5]]),
+    ...                                          ignore_class=-1)
+    >>> [round(v, 4) for v in values.tolist()], values._keras_mask.tolist()
+    ([0.2877, 0.0], [True, False])
+    """
+    return _sparse_ce(y_true, y_pred, from_logits, axis, "none", ignore_class)
 
 
-def _sparse_ce(y_true, y_pred, from_logits, axis, reduction):
+def _sparse_ce(y_true, y_pred, from_logits, axis, reduction, ignore_class=None):
     y_pred = _tensor(y_pred)
     y_true = _tensor(y_true, floating=False)
     if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
         y_true = y_true.squeeze(-1)
     if y_true.dtype.is_floating_point:
         y_true = y_true.long()
-    _check_labels("sparse_categorical_crossentropy", y_true, y_pred.shape[axis])
+    _check_labels("sparse_categorical_crossentropy", y_true, y_pred.shape[axis], ignore_class)
+    # the core ops' ignore_index gives ignored positions a loss of 0 and no gradient
+    ignore = {} if ignore_class is None else {"ignore_index": int(ignore_class)}
     if from_logits:
-        return _loss.cross_entropy_dim(y_pred, y_true, axis, reduction=reduction)
-    probs = y_pred / _red.sum(y_pred, axis, keepdim=True)
-    log_probs = _ew.log(_ew.clamp(probs, EPSILON, 1.0 - EPSILON))
-    return _loss.nll_loss_dim(log_probs, y_true, axis, reduction=reduction)
+        values = _loss.cross_entropy_dim(y_pred, y_true, axis, reduction=reduction, **ignore)
+    else:
+        probs = y_pred / _red.sum(y_pred, axis, keepdim=True)
+        log_probs = _ew.log(_ew.clamp(probs, EPSILON, 1.0 - EPSILON))
+        values = _loss.nll_loss_dim(log_probs, y_true, axis, reduction=reduction, **ignore)
+    if ignore:
+        values._keras_mask = _ew.ne(y_true, int(ignore_class))
+    return values
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
@@ -175,7 +219,9 @@ class Loss:
         self.dtype = dtype
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        return reduce_values(self.call(y_true, y_pred), sample_weight, self.reduction)
+        values = self.call(y_true, y_pred)
+        return reduce_values(values, sample_weight, self.reduction,
+                             getattr(values, "_keras_mask", None))
 
     def call(self, y_true, y_pred):
         raise NotImplementedError(f"{type(self).__name__} must define call(y_true, y_pred)")
@@ -218,15 +264,16 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
     0.2877
     """
 
-    def __init__(self, from_logits=False, reduction="sum_over_batch_size",
-                 name="sparse_categorical_crossentropy", dtype=None, axis=-1):
+    def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size",
+                 axis=-1, name="sparse_categorical_crossentropy", dtype=None):
         super().__init__(sparse_categorical_crossentropy, reduction=reduction, name=name,
-                         dtype=dtype, from_logits=from_logits, axis=axis)
-        self.from_logits, self.axis = from_logits, axis
+                         dtype=dtype, from_logits=from_logits, ignore_class=ignore_class,
+                         axis=axis)
+        self.from_logits, self.ignore_class, self.axis = from_logits, ignore_class, axis
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        if sample_weight is None and self.reduction in ("sum_over_batch_size", "mean",
-                                                        "mean_with_sample_weight"):
+        if sample_weight is None and self.ignore_class is None and self.reduction in (
+                "sum_over_batch_size", "mean", "mean_with_sample_weight"):
             # the mean of the per-row losses in the fused op (no (N,) tensor in between)
             return _sparse_ce(y_true, y_pred, self.from_logits, self.axis, "mean")
         return super().__call__(y_true, y_pred, sample_weight)

@@ -14,8 +14,6 @@ __all__ = ["Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "BinaryAccu
            "sparse_top_k_categorical_accuracy", "mean_absolute_error", "mean_squared_error",
            "get", "serialize", "deserialize"]
 
-_EPSILON = 1e-7  # AUC's outermost thresholds sit this far outside [0, 1], as in Keras
-
 
 def _array(value):
     """A NumPy view of a tensor (detached, on the CPU) or array-like."""
@@ -265,139 +263,6 @@ class MeanSquaredError(_wrapper(mean_squared_error, "mean_squared_error")):
     pass
 
 
-# ------------------------------------------------------------------ confusion-matrix metrics
-
-def _confusion(y_true, y_pred, thresholds, sample_weight):
-    """Weighted (tp, fp, tn, fn) per threshold, prediction > threshold counting as positive."""
-    y_true, y_pred = _same_rank(_array(y_true), _array(y_pred))
-    positive = (y_true.reshape(-1) > 0.5)
-    scores = y_pred.reshape(-1)
-    weights = np.ones(scores.shape, np.float64) if sample_weight is None else \
-        _weights_like(sample_weight, y_pred).reshape(-1).astype(np.float64)
-    above = scores[None, :] > np.asarray(thresholds, np.float32)[:, None]
-    tp = above @ (weights * positive)
-    fp = above @ (weights * ~positive)
-    fn = np.sum(weights * positive) - tp
-    tn = np.sum(weights * ~positive) - fp
-    return tp, fp, tn, fn
-
-
-def _divide_no_nan(numerator, denominator):
-    denominator = np.asarray(denominator, np.float64)
-    safe = np.where(denominator == 0, 1.0, denominator)
-    return np.where(denominator == 0, 0.0, numerator / safe)
-
-
-class _Thresholded(Metric):
-    """Precision / Recall at one or more thresholds (default 0.5)."""
-
-    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
-        super().__init__(name, dtype)
-        if top_k is not None:
-            raise ValueError(f"{type(self).__name__}: top_k is not supported by dualnet")
-        self.init_thresholds = thresholds
-        self.thresholds = [0.5] if thresholds is None else (
-            [thresholds] if np.isscalar(thresholds) else list(thresholds))
-        self.class_id = class_id
-        self.reset_state()
-
-    def reset_state(self):
-        size = len(self.thresholds)
-        self.true_positives = np.zeros(size, np.float32)
-        self.false_positives = np.zeros(size, np.float32)
-        self.false_negatives = np.zeros(size, np.float32)
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true, y_pred = _array(y_true), _array(y_pred)
-        if self.class_id is not None:
-            y_true, y_pred = y_true[..., self.class_id], y_pred[..., self.class_id]
-        tp, fp, _, fn = _confusion(y_true, y_pred, self.thresholds, sample_weight)
-        self.true_positives += tp.astype(np.float32)
-        self.false_positives += fp.astype(np.float32)
-        self.false_negatives += fn.astype(np.float32)
-
-    def _value(self, result):
-        result = result.astype(np.float32)
-        return result[0] if self.init_thresholds is None or np.isscalar(
-            self.init_thresholds) else result
-
-    def get_config(self):
-        return {"thresholds": self.init_thresholds, "top_k": None, "class_id": self.class_id,
-                **super().get_config()}
-
-
-class Precision(_Thresholded):
-    """tp / (tp + fp) of predictions above the threshold."""
-
-    def result(self):
-        return self._value(_divide_no_nan(self.true_positives,
-                                          self.true_positives + self.false_positives))
-
-
-class Recall(_Thresholded):
-    """tp / (tp + fn) of predictions above the threshold."""
-
-    def result(self):
-        return self._value(_divide_no_nan(self.true_positives,
-                                          self.true_positives + self.false_negatives))
-
-
-class AUC(Metric):
-    """Area under the ROC curve from a confusion matrix at `num_thresholds` evenly spaced
-    thresholds (the two outer ones just outside [0, 1]), by the trapezoidal rule
-    ('interpolation'), or its lower/upper Riemann sums ('minoring'/'majoring')."""
-
-    def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation",
-                 name=None, dtype=None, thresholds=None, multi_label=False,
-                 num_labels=None, label_weights=None, from_logits=False):
-        super().__init__(name, dtype)
-        if curve != "ROC":
-            raise ValueError(f"AUC: only curve='ROC' is supported by dualnet, got {curve!r}")
-        if summation_method not in ("interpolation", "minoring", "majoring"):
-            raise ValueError(f"AUC: summation_method must be 'interpolation', 'minoring' or "
-                             f"'majoring', got {summation_method!r}")
-        if multi_label or label_weights is not None:
-            raise ValueError("AUC: multi_label and label_weights are not supported by dualnet")
-        if num_thresholds <= 1 and thresholds is None:
-            raise ValueError(f"AUC: num_thresholds must be > 1, got {num_thresholds}")
-        self.curve, self.summation_method, self.from_logits = curve, summation_method, from_logits
-        if thresholds is None:
-            inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
-        else:
-            inner = sorted(thresholds)
-        self.thresholds = [0.0 - _EPSILON] + inner + [1.0 + _EPSILON]
-        self.num_thresholds = len(self.thresholds)
-        self.reset_state()
-
-    def reset_state(self):
-        size = self.num_thresholds
-        self.true_positives = np.zeros(size, np.float32)
-        self.false_positives = np.zeros(size, np.float32)
-        self.true_negatives = np.zeros(size, np.float32)
-        self.false_negatives = np.zeros(size, np.float32)
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        y_pred = _array(y_pred)
-        if self.from_logits:
-            y_pred = 1.0 / (1.0 + np.exp(-y_pred))
-        tp, fp, tn, fn = _confusion(y_true, y_pred, self.thresholds, sample_weight)
-        self.true_positives += tp.astype(np.float32)
-        self.false_positives += fp.astype(np.float32)
-        self.true_negatives += tn.astype(np.float32)
-        self.false_negatives += fn.astype(np.float32)
-
-    def result(self):
-        tpr = _divide_no_nan(self.true_positives, self.true_positives + self.false_negatives)
-        fpr = _divide_no_nan(self.false_positives, self.false_positives + self.true_negatives)
-        if self.summation_method == "interpolation":
-            heights = (tpr[:-1] + tpr[1:]) / 2.0
-        elif self.summation_method == "minoring":
-            heights = np.minimum(tpr[:-1], tpr[1:])
-        else:
-            heights = np.maximum(tpr[:-1], tpr[1:])
-        return np.float32(np.sum((fpr[:-1] - fpr[1:]) * heights))
-
-
 def _snake(name):
     out = []
     for index, char in enumerate(name):
@@ -405,6 +270,10 @@ def _snake(name):
             out.append("_")
         out.append(char.lower())
     return "".join(out)
+
+
+# Precision, Recall and AUC live in their own module, which builds on the base classes above
+from ._confusion_metrics import AUC, Precision, Recall  # noqa: E402
 
 
 # ------------------------------------------------------------------ lookup

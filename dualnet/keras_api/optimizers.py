@@ -11,8 +11,8 @@ from ..core.tensor import Tensor
 from ..nn.utils import clip_grad_norm_, clip_grad_value_
 from . import optimizers_schedules as schedules
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "schedules",
-           "get", "serialize", "deserialize"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Nadam",
+           "schedules", "get", "serialize", "deserialize"]
 
 
 class Optimizer:
@@ -306,11 +306,34 @@ class Adadelta(Optimizer):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
 
 
+class Nadam(Optimizer):
+    """Adam with Nesterov momentum, Keras 3's rule: momentum schedule
+    mu_t = beta_1 * (1 - 0.5 * 0.96^t), p -= lr * m_hat / (sqrt(v_hat) + epsilon)."""
+
+    _inner_class = _optim.NAdam
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 name="nadam", **kwargs):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
+                         name=name, **kwargs)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+
+    def _inner_options(self):
+        # Keras's schedule 0.96^t is torch's 0.96^(t * momentum_decay) with momentum_decay 1
+        return {"betas": (self.beta_1, self.beta_2), "eps": self.epsilon,
+                "momentum_decay": 1.0}
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon}
+
+
 def _snake(name):
     return name.lower()
 
 
-_CLASSES = {c.__name__: c for c in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta)}
+_CLASSES = {c.__name__: c for c in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Nadam)}
 _NAMES = {name.lower(): cls for name, cls in _CLASSES.items()}
 
 

@@ -14,6 +14,8 @@ from ..core.tensor import Tensor
 
 RULES = ("torch", "keras")
 _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+# per-parameter 0-d counters kept as float32 CPU tensors whatever the parameter's dtype
+_SCALAR_STATES = ("step", "mu_product")
 
 
 def check_rule(optimizer, rule):
@@ -251,7 +253,7 @@ class Optimizer:
 def _copy_state_value(param, key, value):
     """A copy of one saved state value fit for `param`: tensors (dualnet's, or anything that
     converts to a NumPy array, such as torch's) cast to its dtype and device."""
-    if key == "step":
+    if key in _SCALAR_STATES:
         if isinstance(value, Tensor):
             value = value.detach().cpu().numpy()
         return tensor(float(np.asarray(value)), dtype=float32)

@@ -20,6 +20,8 @@ def _slot_layout(optimizer):
     names = {klass.__name__ for klass in type(optimizer).__mro__}
     if "Adam" in names or "AdamW" in names:
         return [("exp_avg", "exp_avg_sq")] + ([("max_exp_avg_sq",)] if optimizer.amsgrad else [])
+    if "Nadam" in names:  # + its momentum product, last (`optimizer_slots`)
+        return [("exp_avg", "exp_avg_sq")]
     if "SGD" in names:
         return [("momentum_buffer",)] if optimizer.momentum else []
     if "RMSprop" in names:
@@ -102,4 +104,16 @@ def optimizer_slots(optimizer, for_loading=False):
         for param in params:
             state = inner.state[param]
             slots.extend(_tensor_slot(state[key]) for key in keys)
+    if "mu_product" in inner.state[params[0]]:
+        slots.append(_mu_product_slot(inner, params))
     return slots
+
+
+def _mu_product_slot(inner, params):
+    """Keras's Nadam keeps one momentum product (its last variable), dualnet.optim.NAdam one per
+    parameter (all equal when every parameter steps every time, as under compile/fit)."""
+    def write(array):
+        for param in params:
+            inner.state[param]["mu_product"]._data[()] = float(array)
+    return _Slot((), lambda: np.asarray(inner.state[params[0]]["mu_product"]._data,
+                                        dtype=np.float32), write)

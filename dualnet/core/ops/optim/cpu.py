@@ -243,3 +243,30 @@ def adadelta(param, grad, square_avg, acc_delta, lr, rho, rho_complement, eps, l
     else:
         _adadelta_loop(param, grad, square_avg, acc_delta, lr, r_keep, r_new, eps, l2,
                        decay_scale, maximize, has_l2, False)
+
+
+# ----------------------------------------------------------------------------------- NAdam
+
+@numba.njit(**_JIT)
+def nadam(param, grad, exp_avg, exp_avg_sq, grad_coef, avg_coef, beta1, beta1_complement, beta2,
+          beta2_complement, eps, bias_correction2, l2, decay_scale, maximize, keras):
+    """Adam with Nesterov momentum (Dozat): torch m = lerp(m, g, 1-beta1), keras
+    m = beta1*m + (1-beta1)*g; v = beta2*v + (1-beta2)*g^2;
+    p -= (grad_coef*g + avg_coef*m) / (sqrt(v/bias_correction2) + eps), the caller passing
+    grad_coef = lr*(1-mu_t)/(1-prod(mu_1..mu_t)), avg_coef = lr*mu_{t+1}/(1-prod(mu_1..mu_t+1))
+    and bias_correction2 = 1-beta2^t (both rules)."""
+    cast = param.dtype.type
+    grad_coef, avg_coef, eps, bc2 = cast(grad_coef), cast(avg_coef), cast(eps), \
+        cast(bias_correction2)
+    b1, w1, b2, w2 = cast(beta1), cast(beta1_complement), cast(beta2), cast(beta2_complement)
+    l2, decay_scale = cast(l2), cast(decay_scale)
+    has_l2 = l2 != 0
+    for i in range(param.size):
+        p, g = _prologue(param[i], grad[i], l2, decay_scale, maximize, has_l2)
+        old_m = exp_avg[i]
+        keras_m = old_m * b1 + g * w1
+        m = keras_m if keras else _lerp(old_m, g, w1, b1)
+        exp_avg[i] = m
+        v = exp_avg_sq[i] * b2 + w2 * g * g
+        exp_avg_sq[i] = v
+        param[i] = p - (grad_coef * g + avg_coef * m) / (math.sqrt(v / bc2) + eps)

@@ -17,9 +17,10 @@ import math
 
 import numpy as np
 
+from ...device import array_module
 from ...dispatch import kernels
 
-_EMPTY = {}  # dtype -> a 0-element array: the argument for a state the options do not use
+_EMPTY = {}  # (device type, dtype) -> a 0-element array: the argument for an unused state
 _MODULES = {}  # device type -> kernel module (dispatch.kernels, looked up once)
 
 
@@ -40,9 +41,9 @@ def launch(dev, name, param, grad, states, args):
     copied = flat.base is None
     for state in states:
         if state is None:
-            flat = _EMPTY.get(dtype)
+            flat = _EMPTY.get((dev.type, dtype))
             if flat is None:
-                flat = _EMPTY[dtype] = np.empty(0, dtype)
+                flat = _EMPTY[dev.type, dtype] = array_module(dev).empty(0, dtype)
         else:
             flat = state.ravel()
             copied = copied or flat.base is None
@@ -142,3 +143,37 @@ def adadelta_args(*, lr, rho, eps, weight_decay, maximize, decoupled=False, kera
 def adadelta(dev, param, grad, square_avg, acc_delta, **options):
     """One Adadelta step. Options: lr, rho, eps, weight_decay, maximize, decoupled, keras."""
     launch(dev, "adadelta", param, grad, (square_avg, acc_delta), adadelta_args(**options))
+
+
+def nadam_momentum(step, beta1, momentum_decay):
+    """NAdam's momentum coefficient mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay)) at
+    1-based step `step` (Dozat's schedule; Keras 3 uses momentum_decay = 1)."""
+    return float(beta1) * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
+
+
+def nadam_mu_product(mu_product, step, beta1, momentum_decay):
+    """The running product mu_1 * ... * mu_t from the product up to t-1, rounded to float32 at
+    each step as torch (its float32 'mu_product' state) and Keras (its float32 variable) keep
+    it."""
+    mu = np.float32(nadam_momentum(step, beta1, momentum_decay))
+    return float(np.float32(mu_product) * mu)
+
+
+def nadam_args(*, step, mu_product, lr, beta1, beta2, eps, weight_decay, momentum_decay,
+               maximize, decoupled=False, keras=False):
+    """At 1-based step number `step`, `mu_product` being mu_1 * ... * mu_t (this step's
+    included, `nadam_mu_product`)."""
+    lr, beta1, beta2 = float(lr), float(beta1), float(beta2)
+    mu = nadam_momentum(step, beta1, momentum_decay)
+    mu_next = nadam_momentum(step + 1, beta1, momentum_decay)
+    grad_coef = lr * (1.0 - mu) / (1.0 - mu_product)
+    avg_coef = lr * mu_next / (1.0 - mu_product * mu_next)
+    l2, decay_scale = _decay(lr, weight_decay, decoupled)
+    return (grad_coef, avg_coef, beta1, 1.0 - beta1, beta2, 1.0 - beta2, float(eps),
+            1.0 - beta2 ** step, l2, decay_scale, _flag(maximize), _flag(keras))
+
+
+def nadam(dev, param, grad, exp_avg, exp_avg_sq, **options):
+    """One NAdam step of `param`. Options: step, mu_product, lr, beta1, beta2, eps,
+    weight_decay, momentum_decay, maximize, decoupled, keras."""
+    launch(dev, "nadam", param, grad, (exp_avg, exp_avg_sq), nadam_args(**options))
