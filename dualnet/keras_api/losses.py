@@ -347,21 +347,7 @@ _FUNCTIONS = {
 def get(identifier):
     """A loss from a string (function name, alias or class name), a config dict, a Loss, a
     callable, or None."""
-    if identifier is None or isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        if identifier in _FUNCTIONS:
-            return _FUNCTIONS[identifier]
-        if identifier in _CLASSES:
-            return _CLASSES[identifier]()
-        valid = sorted(set(_FUNCTIONS) | set(_CLASSES))
-        raise ValueError(f"Could not interpret loss identifier: {identifier!r}; valid names "
-                         f"are {', '.join(valid)}")
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
+    return _config.get(identifier, "loss", Loss, _FUNCTIONS, _CLASSES, deserialize)
 
 
 def serialize(loss):

@@ -301,22 +301,8 @@ def _valid_names():
 def get(identifier):
     """A metric from a string (function name, alias or class name), a config dict, a Metric,
     a callable, or None."""
-    if identifier is None or isinstance(identifier, Metric):
-        return identifier
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        if identifier in _FUNCTIONS:
-            return _FUNCTIONS[identifier]
-        if identifier in _CLASSES:
-            return _CLASSES[identifier]()
-        if identifier in _LOWER:
-            return _LOWER[identifier](name=identifier)
-        raise ValueError(f"Could not interpret metric identifier: {identifier!r}; valid names "
-                         f"are {', '.join(_valid_names())}")
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
+    return _config.get(identifier, "metric", Metric, _FUNCTIONS, _CLASSES, deserialize,
+                       aliases=_LOWER, valid=_valid_names())
 
 
 def serialize(metric):
