@@ -2,7 +2,7 @@
 decay; one fused kernel call per parameter."""
 from ..core.creation import zeros_like
 from ..core.ops.optim import ops as _updates
-from .optimizer import (Optimizer, advance, check_at_least, check_rule, check_unit_interval,
+from .optimizer import (Optimizer, advance, check_at_least, check_betas, check_rule,
                         check_unsupported, new_step)
 
 
@@ -34,10 +34,7 @@ class Adam(Optimizer):
         name = type(self).__name__
         check_at_least(name, "lr", lr)
         check_at_least(name, "eps", eps)
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
-        check_unit_interval(name, "betas[0]", betas[0])
-        check_unit_interval(name, "betas[1]", betas[1])
+        check_betas(name, betas)
         check_at_least(name, "weight_decay", weight_decay)
         check_unsupported(name, differentiable, capturable)
         self.rule = check_rule(name, rule)

@@ -37,6 +37,14 @@ def check_unit_interval(optimizer, name, value, closed=False):
         raise ValueError(f"{optimizer}: {name} must be in [0, 1{bound}, got {value}")
 
 
+def check_betas(optimizer, betas):
+    """Adam-family betas: a pair of numbers in [0, 1)."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"{optimizer}: betas must be a pair (beta1, beta2), got {betas!r}")
+    check_unit_interval(optimizer, "betas[0]", betas[0])
+    check_unit_interval(optimizer, "betas[1]", betas[1])
+
+
 def check_unsupported(optimizer, differentiable=False, capturable=False):
     """torch's `differentiable` (autograd through step) and `capturable` (CUDA graphs) options
     have no counterpart here: turning them on is an error rather than silently ignored."""
