@@ -34,6 +34,14 @@ accepted, so loading a file never runs code from it. Parameters load as plain te
 `requires_grad` set; tensors that shared a storage load as separate copies. The older non-ZIP
 torch format is refused.
 
+`save(obj, f, format="torch")` writes that format (see `serialization_torch_write`); tensors that
+are views of one buffer share a storage in the file, as they would in torch.
+
+safetensors files
+-----------------
+`save(state_dict, f, format="safetensors")` writes, and `load` reads, the safetensors format
+(see `serialization_safetensors`): a flat dict of str -> tensor, loaded as a dict of tensors.
+
 Saving to a path is atomic: the archive is written to a temporary file in the same directory,
 flushed to disk (fsync) and renamed over the target, so a crash or an error mid-save leaves any
 previous file intact.
@@ -51,6 +59,7 @@ import numpy as np
 from .device import CPU, cuda_is_available
 from .device import device as _device
 from .dtypes import to_dtype
+from .serialization_safetensors import load_safetensors, looks_like_safetensors, write_safetensors
 from .tensor import Tensor
 
 FORMAT = "dualnet"
@@ -63,7 +72,13 @@ _KEY_TYPES = (str, int, float, bool, type(None))
 
 def save(obj, f, *, format="dualnet"):
     """Write `obj` (a tensor, or dicts / lists / tuples of tensors and plain values) to `f`, a
-    path or a binary file object, as a dualnet archive (the format is in the module docstring).
+    path or a binary file object.
+
+    format: "dualnet" (the default: the archive described in the module docstring, no pickle),
+    "torch" (torch.save's ZIP format, which `torch.load(f, weights_only=True)` reads: tensors,
+    dicts, OrderedDicts, lists, tuples, and int, float, bool, str or None values) or
+    "safetensors" (a flat dict of str -> tensor, such as a state_dict). `load` tells the three
+    apart by their content. Saving to a path is atomic, whatever the format.
 
     >>> import io, dualnet as dn
     >>> buffer = io.BytesIO()
@@ -73,27 +88,41 @@ def save(obj, f, *, format="dualnet"):
     >>> state["weight"].shape, state["step"]
     (dualnet.Size([2, 3]), 10)
     """
-    if format != "dualnet":
-        raise NotImplementedError(f"save: format={format!r} is not supported yet; the only format "
-                                  f"is 'dualnet'")
-    writer = _Writer()
-    index = {"format": FORMAT, "version": VERSION, "root": writer.encode(obj, "obj")}
-    index_bytes = json.dumps(index).encode("utf-8")
-    if isinstance(f, (str, os.PathLike)):
-        _atomic_write(os.fspath(f), lambda fh: _write_archive(fh, index_bytes, writer.arrays))
-    elif hasattr(f, "write"):
-        _write_archive(f, index_bytes, writer.arrays)
-    else:
+    if not (isinstance(f, (str, os.PathLike)) or hasattr(f, "write")):
         raise TypeError(f"save: f must be a path (str or os.PathLike) or a binary file object, "
                         f"got {type(f).__name__}")
+    if format == "dualnet":
+        writer = _Writer()
+        index = {"format": FORMAT, "version": VERSION, "root": writer.encode(obj, "obj")}
+        index_bytes = json.dumps(index).encode("utf-8")
+
+        def write(fh):
+            _write_archive(fh, index_bytes, writer.arrays)
+    elif format == "torch":
+        from .serialization_torch_write import write_torch_archive
+
+        def write(fh):
+            write_torch_archive(fh, obj)
+    elif format == "safetensors":
+        def write(fh):
+            write_safetensors(fh, obj)
+    else:
+        raise ValueError(f"save: format must be 'dualnet', 'torch' or 'safetensors', got "
+                         f"{format!r}")
+    if isinstance(f, (str, os.PathLike)):
+        _atomic_write(os.fspath(f), write)
+    else:
+        write(f)
 
 
 def load(f, map_location=None, *, weights_only=True):
     """Read what `save` wrote to `f` (a path or a binary file object).
 
+    `f` may hold a dualnet archive, a torch.save file or a safetensors file; the content decides.
     map_location: None (each tensor back on its saved device), a device (`"cpu"`), or a dict
     from saved device to device (`{"cuda:0": "cpu"}`). weights_only is accepted for PyTorch's
-    spelling: loading never unpickles anything, whatever its value.
+    spelling: loading never runs code from the file, whatever its value (a torch file's pickle
+    is interpreted with tensor records only; see `serialization_torch`).
     """
     if isinstance(f, (str, os.PathLike)):
         name = repr(os.fspath(f))
@@ -241,8 +270,11 @@ def _fsync_directory(directory):
 
 def _load(fh, name, map_location):
     start = fh.tell()
-    magic = fh.read(4)
+    head = fh.read(9)
+    magic = head[:4]
     fh.seek(start)
+    if looks_like_safetensors(head):
+        return load_safetensors(fh, _Reader(None, name, map_location))
     if magic[:1] == b"\x80":
         raise RuntimeError(f"load: {name} is a pickle (a PyTorch file in its legacy pre-1.6 "
                            f"format, or pickle.dump output); dualnet reads only its own archives "

@@ -298,8 +298,9 @@ def test_bad_inputs_to_save():
         dn.save(cycle, io.BytesIO())
     with pytest.raises(TypeError, match="path .* or a binary file object"):
         dn.save(dn.ones(1), 42)
-    with pytest.raises(NotImplementedError, match="format='torch'"):
-        dn.save(dn.ones(1), io.BytesIO(), format="torch")
+    with pytest.raises(ValueError, match="format must be 'dualnet', 'torch' or 'safetensors', "
+                       "got 'pickle'"):
+        dn.save(dn.ones(1), io.BytesIO(), format="pickle")
 
 
 def test_shared_containers_are_fine():

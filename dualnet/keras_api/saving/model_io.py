@@ -142,14 +142,18 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     if not filepath.endswith(".keras"):
         raise ValueError(f"load_model: the file name must end in `.keras`, got {filepath!r}")
     h5py = import_h5py()
-    with zipfile.ZipFile(filepath, "r") as archive:
-        names = set(archive.namelist())
-        missing = {CONFIG_NAME, WEIGHTS_NAME} - names
-        if missing:
-            raise ValueError(f"load_model: {filepath} is not a Keras 3 model file: it lacks "
-                             f"{', '.join(sorted(missing))}")
-        serialized = json.loads(archive.read(CONFIG_NAME))
-        weights = io.BytesIO(archive.read(WEIGHTS_NAME))
+    try:
+        with zipfile.ZipFile(filepath, "r") as archive:
+            names = set(archive.namelist())
+            missing = {CONFIG_NAME, WEIGHTS_NAME} - names
+            if missing:
+                raise ValueError(f"load_model: {filepath} is not a Keras 3 model file: it lacks "
+                                 f"{', '.join(sorted(missing))}")
+            serialized = json.loads(archive.read(CONFIG_NAME))
+            weights = io.BytesIO(archive.read(WEIGHTS_NAME))
+    except (zipfile.BadZipFile, EOFError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"load_model: {filepath!r} is not a readable .keras file (truncated or "
+                         f"corrupt: {type(err).__name__}: {err})") from None
     model = deserialize_model(serialized, custom_objects)
     compile_config = serialized.get("compile_config")
     if compile and compile_config and hasattr(model, "compile"):
@@ -158,6 +162,11 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         if optimizer is not None and not getattr(optimizer, "built", True):
             # Keras builds the optimizer on load so that its saved state has a place to go.
             optimizer.build(model.trainable_weights)
-    with h5py.File(weights, "r") as h5file:
-        read_entries(h5file, model)
+    try:
+        h5file = h5py.File(weights, "r")
+    except OSError as err:
+        raise ValueError(f"load_model: the {WEIGHTS_NAME} inside {filepath!r} is not readable "
+                         f"HDF5 ({err})") from None
+    with h5file:
+        read_entries(h5file, model, source=f"{filepath!r} ({WEIGHTS_NAME})")
     return model

@@ -225,12 +225,14 @@ def _assign(variable, array):
         variable.assign(array)
 
 
-def read_entries(h5file, model, skip_mismatch=False):
+def read_entries(h5file, model, skip_mismatch=False, source="the file"):
     """Load every saveable of ``model`` from the open h5py file (or group) ``h5file``: all
-    arrays are read and checked first, then assigned, so a bad file changes nothing."""
-    assignments = []
+    arrays are read and checked first, then assigned, so a bad file changes nothing.
+    ``source`` names the file in messages."""
+    assignments, used = [], set()
     for path, name, variables in weight_entries(model, for_loading=True):
         key = _join(path, "vars")
+        used.add(key)
         group = h5file[key] if key in h5file else {}
         count = len(group.keys())
         is_optimizer = path.split("/")[-1] == "optimizer"
@@ -243,8 +245,8 @@ def read_entries(h5file, model, skip_mismatch=False):
                               + (" (it is built by the first training step)" if not variables
                                  else ""), stacklevel=3)
                 continue
-            message = (f"load_weights: {what} expects {len(variables)} variables, but the file "
-                       f"holds {count} at '{key}'")
+            message = (f"load_weights: {what} expects {len(variables)} variables, but "
+                       f"{source} holds {count} at '{key}'")
             if not variables:
                 message += ("; the layer has no weights yet: build the model first (call it on "
                             "a batch, or give it an Input)")
@@ -253,11 +255,15 @@ def read_entries(h5file, model, skip_mismatch=False):
                 continue
             raise ValueError(message)
         for index, variable in enumerate(variables):
+            if str(index) not in group:
+                raise ValueError(f"load_weights: {what}: {source} has no variable '{index}' at "
+                                 f"'{key}' (it holds {sorted(group.keys())})")
             array = np.asarray(group[str(index)])
             expected = tuple(variable.shape)
             if array.shape != expected:
-                message = (f"load_weights: {what}, variable {index}: the file holds shape "
-                           f"{array.shape}, the model's variable has shape {expected}")
+                message = (f"load_weights: {what}, variable {index}: {source} holds shape "
+                           f"{array.shape} at '{key}/{index}', the model's variable has shape "
+                           f"{expected}")
                 if skip_mismatch:
                     warnings.warn(message + "; skipped", stacklevel=3)
                     break
@@ -265,8 +271,24 @@ def read_entries(h5file, model, skip_mismatch=False):
         else:
             assignments.extend((variable, np.asarray(group[str(index)]))
                                for index, variable in enumerate(variables))
+    unused = [key for key in _vars_groups(h5file) if key not in used
+              and not key.startswith("optimizer/")]
+    if unused:  # Keras ignores them silently; a port that lost a layer should hear of it
+        warnings.warn(f"load_weights: {source} holds weights the model has no place for, "
+                      f"ignored: {', '.join(unused)}", stacklevel=3)
     for variable, array in assignments:
         _assign(variable, array)
+
+
+def _vars_groups(h5file):
+    """Paths of the ``vars`` groups holding datasets in the file, as ``weight_entries`` keys."""
+    found = []
+
+    def visit(name, item):
+        if name.split("/")[-1] == "vars" and hasattr(item, "keys") and len(item.keys()):
+            found.append(name)
+    h5file.visititems(visit)
+    return found
 
 
 def load_weights(model, filepath, skip_mismatch=False):
@@ -278,5 +300,10 @@ def load_weights(model, filepath, skip_mismatch=False):
         raise ValueError(f"load_weights: the file name must end in `{WEIGHTS_SUFFIX}`, "
                          f"got filepath={filepath!r}")
     h5py = import_h5py()
-    with h5py.File(filepath, "r") as h5file:
-        read_entries(h5file, model, skip_mismatch=skip_mismatch)
+    try:
+        h5file = h5py.File(filepath, "r")
+    except OSError as err:
+        raise OSError(f"load_weights: can't read {filepath!r} as a Keras weights file (HDF5): "
+                      f"{err}") from None
+    with h5file:
+        read_entries(h5file, model, skip_mismatch=skip_mismatch, source=repr(filepath))

@@ -632,7 +632,8 @@ class Module:
         buffers in place; with strict=True any missing or unexpected key is an error.
 
         Returns `(missing_keys, unexpected_keys)`; shape mismatches always raise RuntimeError,
-        listing every problem at once.
+        listing every problem at once. A load that raises leaves the module as it was (torch
+        would keep the entries copied before the error).
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict: expected a dict-like state_dict, got "
@@ -657,7 +658,12 @@ class Module:
             for hook in module._load_state_dict_post_hooks.values():
                 hook(module, incompatible)
 
-        load(self, state_dict, "")
+        snapshot = self._load_snapshot()
+        try:
+            load(self, state_dict, "")
+        except BaseException:
+            self._restore_snapshot(snapshot)
+            raise
         if strict:
             if unexpected_keys:
                 error_msgs.insert(0, "Unexpected key(s) in state_dict: "
@@ -666,9 +672,33 @@ class Module:
                 error_msgs.insert(0, "Missing key(s) in state_dict: "
                                   + ", ".join(f'"{k}"' for k in missing_keys) + ". ")
         if error_msgs:
+            # unlike torch, a failed load leaves the model as it was: nothing half-loaded
+            self._restore_snapshot(snapshot)
             raise RuntimeError(f"Error(s) in loading state_dict for {self._get_name()}:\n\t"
                                + "\n\t".join(error_msgs))
         return _IncompatibleKeys(missing_keys, unexpected_keys)
+
+    def _load_snapshot(self):
+        """Each module's parameter and buffer tables and a copy of every tensor's values, taken
+        before a load so that a failed one can be undone."""
+        snapshot = []
+        for module in self.modules():
+            tensors = [t for t in list(module._parameters.values()) + list(module._buffers.values())
+                       if t is not None]
+            snapshot.append((module, dict(module._parameters), dict(module._buffers),
+                             [(t, t.detach().clone()) for t in tensors]))
+        return snapshot
+
+    @staticmethod
+    def _restore_snapshot(snapshot):
+        with no_grad():
+            for module, parameters, buffers, values in snapshot:
+                module._parameters.clear()
+                module._parameters.update(parameters)
+                module._buffers.clear()
+                module._buffers.update(buffers)
+                for tensor, value in values:
+                    tensor.copy_(value)
 
     def _register_load_state_dict_pre_hook(self, hook, with_module=False):
         """hook(state_dict, prefix, local_metadata, strict, missing, unexpected, errors), plus
