@@ -7,7 +7,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOCK = re.compile(r"^```python\n(.*?)^```$", re.S | re.M)
-DOCS = ["README.md", "docs/pytorch-users.md", "docs/keras-users.md"]
+DOCS = ["README.md", "docs/pytorch-users.md", "docs/keras-users.md", "docs/porting.md"]
 
 
 def _blocks(name):
