@@ -10,6 +10,7 @@ from .core.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad
 from .core.creation import *  # noqa: F401,F403  (tensor, zeros, arange, rand, ...)
 from .core.creation import __all__ as _creation_names
 from .core.device import device
+from .core.dlpack import from_dlpack
 from .core.dtypes import (bool_ as bool, double, dtype, float, float16, float32, float64,
                           get_default_dtype, half, int, int8, int16, int32, int64, long,
                           set_default_dtype, short, uint8)
@@ -44,6 +45,7 @@ __all__ = sorted(set(_creation_names) | set(_ops.public_functions()) | {
     "Tensor", "Size", "autograd", "cuda", "device", "dtype", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "inference_mode", "manual_seed", "seed",
     "initial_seed", "get_rng_state", "set_rng_state", "Generator", "save", "load", "is_tensor",
-    "is_floating_point", "numel", "get_default_dtype", "set_default_dtype", "float16", "float32",
+    "is_floating_point", "numel", "from_dlpack",
+    "get_default_dtype", "set_default_dtype", "float16", "float32",
     "float64", "uint8", "int8", "int16", "int32", "int64", "bool", "half", "float", "double",
     "short", "int", "long"})

@@ -291,39 +291,24 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
 
 # ------------------------------------------------------------------------------------ random
 
-def _random_factory(op, size, dtype, device, requires_grad, generator, draw):
+def _random_factory(op, size, dtype, device, requires_grad, generator, kind):
     shape = _size(op, size)
     dtype = get_default_dtype() if dtype is None else to_dtype(dtype)
     if not dtype.is_floating_point:
         raise RuntimeError(f"{op}: expected a floating point dtype, got {dtype}")
-    rng = _random.generator_of(generator)
-    array = draw(rng, shape, dtype)
     dev = to_device(device)
-    if dev.type != "cpu":
-        array = array_module(dev).asarray(array)
+    array = _random.random_array(kind, shape, dtype.np, dev, generator)
     return _finish(array, dev, dtype, requires_grad)
-
-
-def _draw_uniform(rng, shape, dtype):
-    if dtype.np in (np.float32, np.float64):
-        return rng.random(shape, dtype=dtype.np)
-    return rng.random(shape).astype(dtype.np)
-
-
-def _draw_normal(rng, shape, dtype):
-    if dtype.np in (np.float32, np.float64):
-        return rng.standard_normal(shape, dtype=dtype.np)
-    return rng.standard_normal(shape).astype(dtype.np)
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Uniform samples on [0, 1); reproducible under `dn.manual_seed`."""
-    return _random_factory("rand", size, dtype, device, requires_grad, generator, _draw_uniform)
+    return _random_factory("rand", size, dtype, device, requires_grad, generator, "uniform")
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Standard normal samples; reproducible under `dn.manual_seed`."""
-    return _random_factory("randn", size, dtype, device, requires_grad, generator, _draw_normal)
+    return _random_factory("randn", size, dtype, device, requires_grad, generator, "normal")
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
@@ -337,10 +322,14 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
         raise RuntimeError(f"randint: expected low < high, got low={low}, high={high}")
     shape = _size("randint", (size,) if isinstance(size, (builtins.int, np.integer)) else size)
     dtype = int64 if dtype is None else to_dtype(dtype)
-    array = _random.generator_of(generator).integers(low, high, shape).astype(dtype.np)
     dev = to_device(device)
-    if dev.type != "cpu":
-        array = array_module(dev).asarray(array)
+    if dev.type == "cpu":
+        array = _random.generator_of(generator).integers(low, high, shape).astype(dtype.np)
+    else:  # on the GPU stream: floor(low + u * (high - low)), exact while high - low < 2**53
+        uniform = _random.random_array("uniform", shape, np.float64, dev, generator)
+        xp = array_module(dev)
+        array = xp.minimum(xp.floor(uniform * (high - low)), high - low - 1).astype(dtype.np)
+        array += dtype.np.type(low)
     return _finish(array, dev, dtype, requires_grad)
 
 
@@ -348,10 +337,12 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
     """A random permutation of 0..n-1 (int64)."""
     _size("randperm", (n,))
     dtype = int64 if dtype is None else to_dtype(dtype)
-    array = _random.generator_of(generator).permutation(n).astype(dtype.np)
     dev = to_device(device)
-    if dev.type != "cpu":
-        array = array_module(dev).asarray(array)
+    if dev.type == "cpu":
+        array = _random.generator_of(generator).permutation(n).astype(dtype.np)
+    else:  # on the GPU stream: the order that sorts n uniform draws
+        uniform = _random.random_array("uniform", (n,), np.float64, dev, generator)
+        array = array_module(dev).argsort(uniform).astype(dtype.np)
     return _finish(array, dev, dtype, requires_grad)
 
 
@@ -373,13 +364,13 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
 def bernoulli(input, p=None, *, generator=None):
     """1 with probability `input` (or p), else 0, in input's dtype."""
     _check_tensor("bernoulli", input)
-    probs = input._data if p is None else np.full(input._data.shape, p)
-    if not ((probs >= 0) & (probs <= 1)).all():
+    xp = array_module(input._device)
+    probs = input._data if p is None else xp.full(input._data.shape, p)
+    if not bool(((probs >= 0) & (probs <= 1)).all()):
         raise RuntimeError("bernoulli: every probability must be in [0, 1]")
-    draws = _random.generator_of(generator).random(probs.shape) < (
-        probs.get() if hasattr(probs, "get") else probs)
-    return _finish(array_module(input._device).asarray(draws.astype(input._dtype.np)),
-                   input._device, input._dtype, False)
+    draws = _random.random_array("uniform", probs.shape, np.float64, input._device,
+                                 generator) < probs
+    return _finish(draws.astype(input._dtype.np), input._device, input._dtype, False)
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):

@@ -58,15 +58,26 @@ def to_device(spec):
     if spec is None:
         return CPU
     if isinstance(spec, device):
-        return spec
-    if isinstance(spec, int):
-        spec = f"cuda:{spec}"
-    d = device(spec)
-    if d.type == "cuda":
-        require_cuda("to(device='cuda')")
-        if d.index is None:
-            d = device("cuda", 0)
+        if spec.type == "cpu" or (spec.index is not None and spec in _checked):
+            return spec
+        d = spec
+    else:
+        d = device(f"cuda:{spec}" if isinstance(spec, int) else spec)
+        if d.type == "cpu":
+            return d
+    require_cuda(f"device '{d}'")
+    if d.index is None:
+        d = device("cuda", 0)
+    count = cuda_device_count()
+    if d.index >= count:
+        raise RuntimeError(f"device '{d}': invalid device ordinal, this process sees "
+                           f"{count} CUDA device{'s' if count != 1 else ''}")
+    if isinstance(spec, device) and spec.index is not None:
+        _checked.add(spec)  # a device object seen valid once needs no checks again
     return d
+
+
+_checked = set()
 
 
 def cuda_array_module():
@@ -76,6 +87,23 @@ def cuda_array_module():
     import cupy
 
     return cupy
+
+
+def cuda_device_count():
+    """How many GPUs this process sees: 1 under the simulator, 0 without CUDA."""
+    if not cuda_is_available():
+        return 0
+    if _CUDASIM:
+        return 1
+    import cupy
+
+    return cupy.cuda.runtime.getDeviceCount()
+
+
+def to_host(array):
+    """A NumPy array with the contents of a device array (a copy from the GPU; under the
+    simulator the NumPy array itself)."""
+    return array if isinstance(array, np.ndarray) else array.get()
 
 
 def cuda_is_available():
@@ -99,9 +127,10 @@ def require_cuda(what):
         import cupy  # noqa: F401
         reason = "no CUDA GPU is visible to this process"
     except ImportError:
-        reason = "CuPy is not installed (pip install dualnet[cuda])"
+        reason = "CuPy is not installed"
     raise RuntimeError(f"{what} needs CUDA, but {reason}; keep the tensors on 'cpu' "
-                       f"(the default) or install the CUDA extras on a machine with a GPU")
+                       f"(the default), or on a machine with an NVIDIA GPU install the CUDA "
+                       f"extras with `pip install dualnet[cuda]` (CuPy and numba-cuda)")
 
 
 def array_module(dev):

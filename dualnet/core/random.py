@@ -4,22 +4,50 @@ import numpy as np
 _DEFAULT_SEED = 67280421310721  # torch's default seed, so an unseeded run is also repeatable
 
 
+class CudaStream:
+    """The GPU random stream: a seed and a count of the numbers drawn so far.
+
+    Its kernels (ops/random/cuda.py) are counter-based (Philox4x32-10): draw k of the stream is a
+    pure function of (seed, k), so the stream is reproducible whatever the launch geometry, and
+    seeding is just resetting these two integers (nothing touches the GPU until a draw)."""
+
+    __slots__ = ("seed", "offset")
+
+    def __init__(self, seed=_DEFAULT_SEED):
+        self.seed, self.offset = seed, 0
+
+    def reset(self, seed):
+        self.seed, self.offset = seed, 0
+
+    def take(self, n):
+        """(seed, offset) for the next n draws, which the stream then counts as used."""
+        start = self.offset
+        self.offset = (start + n) % (1 << 64)
+        return self.seed, start
+
+
 class Generator:
-    """An independent random stream (`generator=` of rand/randn/randperm/DataLoader)."""
+    """An independent random stream (`generator=` of rand/randn/randperm/DataLoader);
+    `Generator(device="cuda")` draws on the GPU (its own `CudaStream`)."""
 
     def __init__(self, device="cpu"):
-        self.device = device
+        from .device import device as _device_cls
+
+        self.device = _device_cls(device) if isinstance(device, str) else device
         self._seed = _DEFAULT_SEED
         self._rng = np.random.Generator(np.random.PCG64(self._seed))
+        self._cuda = CudaStream(self._seed)
 
     def manual_seed(self, seed):
         self._seed = _check_seed(seed)
         self._rng = np.random.Generator(np.random.PCG64(self._seed))
+        self._cuda.reset(self._seed)
         return self
 
     def seed(self):
         self._seed = int(np.random.SeedSequence().entropy % (1 << 63))
         self._rng = np.random.Generator(np.random.PCG64(self._seed))
+        self._cuda.reset(self._seed)
         return self._seed
 
     def initial_seed(self):
@@ -58,19 +86,25 @@ def _check_seed(seed):
 
 
 default_generator = Generator()
-_seed_hooks = []  # other streams (e.g. the CUDA one) that manual_seed must also reset
+_seed_hooks = []  # other streams that manual_seed must also reset
+_cuda_streams = {}  # GPU index -> that GPU's default CudaStream, made on first use
+_cuda_seed = [_DEFAULT_SEED]  # the seed a GPU stream made later starts from
 
 
 def manual_seed(seed):
     """Seed every random op of dualnet (CPU stream and, when present, the GPU one)."""
     default_generator.manual_seed(seed)
+    manual_seed_cuda(default_generator.initial_seed(), None)
     for hook in _seed_hooks:
         hook(default_generator.initial_seed())
     return default_generator
 
 
 def seed():
-    return default_generator.seed()
+    """Seed every stream from fresh entropy; returns the seed."""
+    new_seed = default_generator.seed()
+    manual_seed_cuda(new_seed, None)
+    return new_seed
 
 
 def initial_seed():
@@ -92,3 +126,56 @@ def generator_of(generator):
     if not isinstance(generator, Generator):
         raise TypeError(f"generator must be a dualnet.Generator, got {type(generator).__name__}")
     return generator._rng
+
+
+# ------------------------------------------------------------------------------ GPU streams
+
+def cuda_stream(index):
+    """The default GPU random stream of GPU `index`."""
+    stream = _cuda_streams.get(index)
+    if stream is None:
+        stream = _cuda_streams[index] = CudaStream(_cuda_seed[0])
+    return stream
+
+
+def manual_seed_cuda(seed, index):
+    """Seed GPU `index`'s default stream (every GPU's when index is None): `dn.cuda.manual_seed`."""
+    seed = _check_seed(seed)
+    if index is None:
+        for stream in _cuda_streams.values():
+            stream.reset(seed)
+        _cuda_seed[0] = seed
+    else:
+        cuda_stream(index).reset(seed)
+
+
+def random_array(kind, shape, np_dtype, device, generator=None):
+    """An array of `shape` and `np_dtype` on `device` of U[0, 1) (`kind="uniform"`) or N(0, 1)
+    (`"normal"`) draws: from the CPU stream (NumPy's PCG64) for "cpu", from the device's GPU
+    stream (Philox, `ops/random/cuda.py`) for "cuda"; both reset by `dn.manual_seed`."""
+    if kind not in ("uniform", "normal"):
+        raise ValueError(f"random_array: kind must be 'uniform' or 'normal', got {kind!r}")
+    np_dtype = np.dtype(np_dtype)
+    if device.type == "cpu":
+        rng = generator_of(generator)
+        draw = rng.random if kind == "uniform" else rng.standard_normal
+        if np_dtype in (np.float32, np.float64):
+            return draw(shape, dtype=np_dtype)
+        return draw(shape).astype(np_dtype)
+    from .device import array_module
+    from .dispatch import kernels
+
+    if generator is None:
+        stream = cuda_stream(device.index or 0)
+    elif not isinstance(generator, Generator):
+        raise TypeError(f"generator must be a dualnet.Generator, got {type(generator).__name__}")
+    elif generator.device.type != "cuda":
+        raise RuntimeError(f"Expected a 'cuda' device type for generator but found "
+                           f"'{generator.device.type}'")
+    else:
+        stream = generator._cuda
+    compute = np_dtype if np_dtype in (np.float32, np.float64) else np.dtype(np.float32)
+    out = array_module(device).empty(shape, compute)
+    seed, offset = stream.take(out.size)
+    getattr(kernels("random", device), kind)(seed, offset, out.reshape(-1))
+    return out if compute == np_dtype else out.astype(np_dtype)

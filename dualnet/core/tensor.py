@@ -7,7 +7,7 @@ import numpy as np
 
 from . import autograd as _autograd
 from . import config
-from .device import CPU, array_module, to_device
+from .device import CPU, array_module, to_device, to_host
 from .dtypes import from_numpy_dtype, get_default_dtype, to_dtype
 
 
@@ -311,6 +311,17 @@ class Tensor:
                             f"first with .cpu()")
         return self._data
 
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """DLPack export, sharing memory (see `dualnet.core.dlpack`)."""
+        from .dlpack import to_dlpack
+
+        return to_dlpack(self, stream, max_version, dl_device, copy)
+
+    def __dlpack_device__(self):
+        from .dlpack import dlpack_device
+
+        return dlpack_device(self)
+
     def __array__(self, dtype=None, copy=None):
         if self._device.type != "cpu":
             raise TypeError(f"can't convert a tensor on {self._device} to a NumPy array; use "
@@ -330,7 +341,7 @@ class Tensor:
         return self._host().tolist()
 
     def _host(self):
-        return self._data if self._device.type == "cpu" else self._data.get()
+        return self._data if self._device.type == "cpu" else to_host(self._data)
 
     def __float__(self):
         self._check_one_element("float")

@@ -184,6 +184,9 @@ BAD_INPUTS = [
     Bad("as_tensor", lambda m: m.as_tensor("abc"), TypeError, "tensor"),
     Bad("asarray", lambda m: m.asarray(object()), TypeError, "tensor", torch=False),
     Bad("from_numpy", lambda m: m.from_numpy([1, 2]), TypeError, "np.ndarray"),
+    # torch treats any object without __dlpack__ as a capsule and says "invalid capsule"
+    # (RuntimeError); a wrong argument type is a TypeError here
+    Bad("from_dlpack", lambda m: m.from_dlpack([1, 2]), TypeError, "__dlpack__", torch=False),
     Bad("zeros", lambda m: m.zeros(-1), RuntimeError),
     Bad("zeros", lambda m: m.zeros(2.5), TypeError),
     Bad("ones", lambda m: m.ones(2, -1), RuntimeError, "-1"),

@@ -15,11 +15,12 @@ from .normalization import ops as normalization
 from .padding import ops as padding
 from .pooling import ops as pooling
 from .recurrent import ops as recurrent
+from .resize import ops as resize
 from .reduction import ops as reduction
 from .shape import ops as shape
 
 FAMILIES = (elementwise, reduction, shape, indexing, matmul, activation, conv, pooling,
-            normalization, loss, dropout, embedding, padding, recurrent, attention)
+            normalization, loss, dropout, embedding, padding, recurrent, attention, resize)
 
 
 def install_tensor_methods(tensor_cls):

@@ -6,8 +6,6 @@ is_causal keeps the lower triangle. Rows whose every position is masked out give
 """
 import math
 
-import numpy as np
-
 from ...device import array_module
 from ...tensor import Tensor
 from .._common import shape_str
@@ -45,9 +43,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     scores = matmul(query, key.transpose(-2, -1)) * scale
     if is_causal:
         rows, cols = query.shape[-2], key.shape[-2]
-        keep = np.tril(np.ones((rows, cols), dtype=bool))
-        attn_mask = Tensor._make(array_module(query.device).asarray(keep), query.device, None,
-                                 False, None, 0, None)
+        xp = array_module(query.device)
+        keep = xp.tril(xp.ones((rows, cols), dtype=bool))
+        attn_mask = Tensor._make(keep, query.device, None, False, None, 0, None)
     if attn_mask is not None:
         if attn_mask.dtype.name == "bool":
             scores = where(attn_mask, scores, float("-inf"))

@@ -6,8 +6,7 @@ import numbers
 
 import numpy as np
 
-from ...device import array_module
-from ...random import generator_of
+from ...random import random_array
 from ...tensor import Tensor
 from .._views import apply_inplace
 
@@ -22,15 +21,14 @@ def _check(op, input, p):
 def _mask(input, p, shape):
     """A tensor of 0 and 1/(1-p), broadcastable to input, in input's dtype and device."""
     dtype = input.dtype.np
-    # uniforms drawn in float32 for float32 input (half the bytes of NumPy's float64 default);
-    # keep-flags become the mask in place: two passes over the mask, not four
-    uniform = generator_of(None).random(shape, dtype=np.float32 if dtype == np.float32
-                                        else np.float64)
+    # uniforms drawn in float32 for float32 input (half the bytes of NumPy's float64 default),
+    # on the input's device from its stream; keep-flags become the mask in place: two passes
+    # over the mask, not four
+    uniform = random_array("uniform", shape, np.float32 if dtype == np.float32 else np.float64,
+                           input.device)
     array = (uniform >= p).astype(dtype)
     if p != 1.0:
         array *= dtype.type(1.0 / (1.0 - p))
-    if input.device.type != "cpu":
-        array = array_module(input.device).asarray(array)
     return Tensor._make(array, input.device, input.dtype, False, None, 0, None)
 
 

@@ -4,9 +4,10 @@
 non-zero only in the rows looked up, never in `padding_idx`'s row.
 """
 from ...autograd import Function, no_grad
+from ...device import array_module
 from ...dispatch import kernels
 from ...tensor import Tensor
-from .._common import shape_str
+from .._common import check_same_device, shape_str
 
 
 def _k(dev):
@@ -54,6 +55,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if not isinstance(weight, Tensor) or weight.ndim != 2:
         raise RuntimeError(f"embedding: weight must be a 2-D tensor (num_embeddings, "
                            f"embedding_dim), got {shape_str(getattr(weight, 'shape', ()))}")
+    check_same_device("embedding", input, weight)
     rows = weight.shape[0]
     if padding_idx is not None:
         if not -rows <= padding_idx < rows:
@@ -74,13 +76,12 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
 
 def _renorm_rows(weight, indices, max_norm, norm_type):
     """torch's max_norm: rows looked up are rescaled in place to norm <= max_norm."""
-    import numpy as np
-
+    xp = array_module(weight.device)
     with no_grad():
-        rows = np.unique(indices.reshape(-1))
+        rows = xp.unique(indices.reshape(-1))
         data = weight._data
-        norms = np.linalg.norm(data[rows], ord=norm_type, axis=1)
-        scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+        norms = xp.linalg.norm(data[rows], ord=norm_type, axis=1)
+        scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
         data[rows] *= scale[:, None].astype(data.dtype)
         weight._version.value += 1
 

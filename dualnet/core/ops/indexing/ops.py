@@ -11,11 +11,11 @@ import operator
 import numpy as np
 
 from ...autograd import Function, is_grad_enabled
-from ...device import array_module
+from ...device import array_module, to_host
 from ...dispatch import kernels
 from ...dtypes import bool_, int64
 from ...tensor import Tensor
-from .._common import broadcast_shape, normalize_dim, shape_str
+from .._common import broadcast_shape, check_same_device, normalize_dim, shape_str
 from .._views import apply_inplace, mark_view
 from ..elementwise.ops import broadcast_to, sum_to, where
 
@@ -43,7 +43,11 @@ def _index_array(op, item, dev):
     if array.dtype.kind not in "biu":
         raise IndexError(f"{op}: tensors used as indices must be long, int, byte or bool tensors, "
                          f"got {array.dtype}")
-    return array if isinstance(item, Tensor) else array_module(dev).asarray(array)
+    if isinstance(item, Tensor):
+        if item._device == dev:
+            return array
+        array = to_host(array)  # indices on the other device are moved, as torch does
+    return array_module(dev).asarray(array)
 
 
 def _check_bounds(op, array, size, dim):
@@ -342,6 +346,7 @@ def index_select(input, dim, index):
     >>> dn.arange(6).reshape(3, 2).index_select(0, dn.tensor([2, 0])).tolist()
     [[4, 5], [0, 1]]
     """
+    check_same_device("index_select", input, index)
     d = normalize_dim(dim, input._data.ndim, "index_select")
     array = _int_index("index_select", index)
     if array.ndim > 1:
@@ -360,6 +365,7 @@ def index_select(input, dim, index):
 
 
 def _check_gather_args(op, input, dim, index, src=None):
+    check_same_device(op, input, index, src)
     d = normalize_dim(dim, input._data.ndim, op)
     array = _int_index(op, index)
     if array.ndim != input._data.ndim and not (array.size == 0 and array.ndim == 1):
@@ -529,7 +535,8 @@ def take_along_dim(input, indices, dim=None):
     common.insert(d, None)
     in_shape = tuple(input._data.shape[d] if s is None else s for s in common)
     idx_shape = tuple(indices._data.shape[d] if s is None else s for s in common)
-    index = _wrap(np.ascontiguousarray(np.broadcast_to(indices._data, idx_shape)), indices._device)
+    xp = array_module(indices._device)
+    index = _wrap(xp.ascontiguousarray(xp.broadcast_to(indices._data, idx_shape)), indices._device)
     return gather(broadcast_to(input, in_shape), d, index)
 
 
@@ -556,6 +563,7 @@ def masked_fill(input, mask, value):
 
 def _check_masked_fill(op, input, mask, value):
     _bool_mask(op, mask)
+    check_same_device(op, input, mask)
     if isinstance(value, Tensor):
         if value._data.ndim:
             raise RuntimeError(f"{op}: only supports a 0-dimensional value tensor, got one of "

@@ -25,7 +25,7 @@ from ...device import array_module
 from ...dispatch import kernels
 from ...dtypes import float16, float32, result_type
 from ...tensor import Tensor
-from .._common import broadcast_shape, normalize_dim, shape_str
+from .._common import broadcast_shape, check_same_device, normalize_dim, shape_str
 from ..elementwise import ops as ew
 from ..reduction import ops as red
 
@@ -295,6 +295,7 @@ def cross_entropy_dim(input, target, class_dim=1, weight=None, ignore_index=-100
     op = "cross_entropy"
     _check_float(op, "input", input)
     _check_tensor(op, "target", target)
+    check_same_device(op, input, target, weight)
     smoothing = _smoothing(op, label_smoothing)
     class_dim = _class_dim(op, input, class_dim)
     weight = _class_weight(op, weight, input.shape[class_dim])
@@ -357,6 +358,7 @@ def nll_loss_dim(input, target, class_dim=1, weight=None, ignore_index=-100, red
     op = "nll_loss"
     _check_float(op, "input", input)
     _check_tensor(op, "target", target)
+    check_same_device(op, input, target, weight)
     class_dim = _class_dim(op, input, class_dim)
     weight = _class_weight(op, weight, input.shape[class_dim])
     _check_index_target(op, input, target, class_dim)
@@ -519,6 +521,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                          f"different to the input size ({shape_str(input.shape)}) is deprecated. "
                          f"Please ensure they have the same size.")
     weight = _broadcasts_to(op, "weight", weight, input.shape)
+    check_same_device(op, input, target, weight)
     return BinaryCrossEntropy.apply(*_same_dtype(input, target), weight, None, reduction)
 
 
@@ -540,6 +543,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
                          f"input size ({shape_str(input.shape)})")
     weight = _broadcasts_to(op, "weight", weight, input.shape)
     pos_weight = _broadcasts_to(op, "pos_weight", pos_weight, input.shape)
+    check_same_device(op, input, target, weight, pos_weight)
     return BinaryCrossEntropyWithLogits.apply(*_same_dtype(input, target), weight, pos_weight,
                                               reduction)
 
@@ -582,7 +586,7 @@ class Regression(Function):
             if ctx.reduction == "none":
                 g, step = _as_array(grad, dtype, xp).reshape(-1), 1
             else:
-                scale = np.float64(grad._data) / (count if ctx.reduction == "mean" else 1)
+                scale = float(grad._data) / (count if ctx.reduction == "mean" else 1)
                 g, step = xp.full(1, scale, dtype), 0
             out = _k(input._device).regression_backward(x, t, ctx.kind, dtype.type(ctx.param), g,
                                                         step, xp.empty(x.shape, dtype))
@@ -609,6 +613,7 @@ def _regression_derivative(kind, diff, param):
 def _regression(op, input, target, kind, param, reduction, weight=None, weighted_mean=True):
     _check_float(op, "input", input)
     _check_tensor(op, "target", target)
+    check_same_device(op, input, target, weight)
     if target.shape != input.shape:
         warnings.warn(f"{op}: Using a target size ({shape_str(target.shape)}) that is different "
                       f"to the input size ({shape_str(input.shape)}). This will likely lead to "
