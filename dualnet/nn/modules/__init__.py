@@ -17,6 +17,7 @@ from .normalization import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .sparse import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
+from .upsampling import *  # noqa: F401,F403
 
 # Every public class imported above (each file's __all__ decides what that is).
 __all__ = sorted(name for name, obj in globals().items()
