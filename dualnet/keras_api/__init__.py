@@ -8,10 +8,12 @@ from . import layers
 from . import callbacks, losses, metrics, optimizers, saving
 from . import datasets, utils
 from . import models
+from . import ops
+from ._devices import device
 from .layers import Input, InputSpec, Layer
 from .models import Model, Sequential
 
 __all__ = ["Input", "InputSpec", "Layer", "Model", "Sequential", "activations", "callbacks",
-           "datasets", "saving",
+           "datasets", "device", "ops", "saving",
            "initializers", "layers", "losses", "metrics", "models", "optimizers",
            "regularizers", "utils"]

@@ -29,13 +29,19 @@ _TRUNCATED_STD = 0.87962566103423978
 _TRUNCATE_AT_STDS = 2.0  # Keras's truncated normal redraws values beyond 2 std of the mean
 
 
-def compute_fans(shape):
-    """(fan_in, fan_out) of a weight shape in Keras's layout.
+def compute_fans(shape, input_axes=None, output_axes=None):
+    """(fan_in, fan_out) of a weight shape in Keras's layout; with both `input_axes` and
+    `output_axes`, the products of those axes' sizes.
 
     >>> compute_fans((3, 3, 16, 32))   # a Conv2D kernel: receptive field 9
     (144, 288)
+    >>> compute_fans((4, 2, 8), input_axes=[0], output_axes=[1, 2])
+    (4, 16)
     """
     shape = tuple(int(s) for s in shape)
+    if input_axes is not None and output_axes is not None:
+        return (int(np.prod([shape[a] for a in input_axes], dtype=np.int64)),
+                int(np.prod([shape[a] for a in output_axes], dtype=np.int64)))
     if len(shape) == 0:
         return 1, 1
     if len(shape) == 1:
@@ -193,8 +199,10 @@ class VarianceScaling(_Random):
     _MODES = ("fan_in", "fan_out", "fan_avg")
     _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None,
+                 input_axes=None, output_axes=None):
         super().__init__(seed)
+        self.input_axes, self.output_axes = input_axes, output_axes
         if not scale > 0:
             raise ValueError(f"VarianceScaling: scale must be a positive float, got {scale!r}")
         if mode not in self._MODES:
@@ -210,7 +218,7 @@ class VarianceScaling(_Random):
         self.scale, self.mode, self.distribution = scale, mode, distribution
 
     def __call__(self, shape, dtype=None):
-        fan_in, fan_out = compute_fans(shape)
+        fan_in, fan_out = compute_fans(shape, self.input_axes, self.output_axes)
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         variance = self.scale / max(1.0, fan)
         tensor, generator = _new(shape, dtype), self._generator()
@@ -225,7 +233,8 @@ class VarianceScaling(_Random):
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-                **super().get_config()}
+                **super().get_config(), "input_axes": self.input_axes,
+                "output_axes": self.output_axes}
 
 
 class _Preset(VarianceScaling):
@@ -233,12 +242,12 @@ class _Preset(VarianceScaling):
 
     _PRESET = None  # (scale, mode, distribution)
 
-    def __init__(self, seed=None):
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
         scale, mode, distribution = self._PRESET
-        super().__init__(scale, mode, distribution, seed)
+        super().__init__(scale, mode, distribution, seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class GlorotUniform(_Preset):
@@ -327,7 +336,7 @@ def get(identifier):
     dict, a class, an instance or callable `(shape, dtype=None)`, or an array of fixed values.
 
     >>> get("he_normal")
-    HeNormal(seed=None)
+    HeNormal(seed=None, input_axes=None, output_axes=None)
     """
     if identifier is None:
         return None

@@ -26,6 +26,8 @@ def _tensor(value, like=None, floating=True):
     """`value` as a Tensor; a float target takes the prediction's dtype (Keras casts y_true)."""
     if not isinstance(value, Tensor):
         value = as_tensor(np.asarray(value))
+    if like is not None and value.device != like.device:  # targets join the predictions
+        value = value.to(like.device)
     if floating and like is not None and value.dtype != like.dtype:
         value = value.to(like.dtype)
     return value
@@ -219,9 +221,14 @@ class Loss:
         self.dtype = dtype
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        # as Keras: the prediction's mask (a masked sequence model's output) and the loss
+        # function's own mask both leave the masked entries out
+        in_mask = getattr(y_pred, "_keras_mask", None) if isinstance(y_pred, Tensor) else None
         values = self.call(y_true, y_pred)
-        return reduce_values(values, sample_weight, self.reduction,
-                             getattr(values, "_keras_mask", None))
+        out_mask = getattr(values, "_keras_mask", None)
+        mask = out_mask if in_mask is None else (
+            in_mask if out_mask is None else in_mask & out_mask)
+        return reduce_values(values, sample_weight, self.reduction, mask)
 
     def call(self, y_true, y_pred):
         raise NotImplementedError(f"{type(self).__name__} must define call(y_true, y_pred)")
@@ -273,7 +280,8 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         if sample_weight is None and self.ignore_class is None and self.reduction in (
-                "sum_over_batch_size", "mean", "mean_with_sample_weight"):
+                "sum_over_batch_size", "mean", "mean_with_sample_weight") and getattr(
+                y_pred, "_keras_mask", None) is None:
             # the mean of the per-row losses in the fused op (no (N,) tensor in between)
             return _sparse_ce(y_true, y_pred, self.from_logits, self.axis, "mean")
         return super().__call__(y_true, y_pred, sample_weight)

@@ -156,7 +156,8 @@ class Optimizer:
                     variable.grad = None
                     continue
                 if not isinstance(grad, Tensor):
-                    grad = as_tensor(np.asarray(grad), dtype=variable.dtype)
+                    grad = as_tensor(np.asarray(grad), dtype=variable.dtype,
+                                     device=variable.device)
                 variable.grad = grad.detach().clone()
         self.step()
 

@@ -9,6 +9,7 @@ import numpy as np
 from ..core.autograd import no_grad
 from ..core.creation import from_numpy
 from ..core.tensor import Tensor
+from . import _devices
 from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
@@ -71,11 +72,17 @@ def _flatten(structure):
     return [structure]
 
 
-def _to_tensor(array):
-    """A tensor over the NumPy batch (shared memory when contiguous)."""
-    if isinstance(array, Tensor):
-        return array
-    return from_numpy(np.ascontiguousarray(array))
+def _to_tensor(array, device=None):
+    """A tensor over the NumPy batch (shared memory when contiguous), moved to `device` when
+    given (the device of the model's weights)."""
+    if not isinstance(array, Tensor):
+        array = from_numpy(np.ascontiguousarray(array))
+    return array if device is None else array.to(device)
+
+
+def _host(value):
+    """A prediction as a NumPy array in host memory."""
+    return value.detach().cpu().numpy() if isinstance(value, Tensor) else value
 
 
 def _check_cardinality(x, y, sample_weight):
@@ -342,12 +349,14 @@ class Trainer:
             self._build_compile_metrics(y, y_pred)
         if not self._compile_entries or y is None:
             return
-        pred = _map(lambda t: t.detach().numpy() if isinstance(t, Tensor) else t, y_pred)
+        pred = _map(_host, y_pred)
+        masks = _map(_mask_array, y_pred)
         for metric, index, weighted in self._compile_entries:
+            weight = sample_weight if weighted else None
             if index is None:
-                metric.update_state(y, pred, sample_weight if weighted else None)
+                metric.update_state(y, pred, _masked_weight(weight, masks))
             else:
-                metric.update_state(y[index], pred[index], sample_weight if weighted else None)
+                metric.update_state(y[index], pred[index], _masked_weight(weight, masks[index]))
 
     def _logs(self):
         results = {metric.name: float(metric.result()) for metric in self.metrics}
@@ -355,15 +364,23 @@ class Trainer:
 
     # ------------------------------------------------------------------ one step
 
+    def _data_device(self):
+        """Where the batches go: the device of the model's weights (before a deferred build,
+        where its weights will be created: a `keras.device` scope's, else the GPU if any)."""
+        return _devices.input_device(self)
+
     def _forward(self, x, training):
-        inputs = _map(_to_tensor, x)
+        device = self._data_device()
+        inputs = _map(lambda a: _to_tensor(a, device), x)
         return self(inputs, training=training)
 
     def _compute_loss(self, y, y_pred, sample_weight, training):
         losses = self._loss_objects
         total = None
         if losses is not None:
-            weights = sample_weight if sample_weight is None else _to_tensor(sample_weight)
+            device = _flatten(y_pred)[0].device  # targets and weights join the predictions
+            weights = sample_weight if sample_weight is None else _to_tensor(sample_weight,
+                                                                             device)
             if isinstance(losses, (list, dict)):
                 outputs = list(y_pred) if isinstance(y_pred, (list, tuple)) else [y_pred]
                 names = list(getattr(self, "output_names", None) or [])
@@ -377,12 +394,12 @@ class Trainer:
                 for index, (loss_fn, target, output) in enumerate(zip(losses, targets, outputs)):
                     if loss_fn is None:
                         continue
-                    value = loss_fn(_to_tensor(target), output, weights)
+                    value = loss_fn(_to_tensor(target, output.device), output, weights)
                     if loss_weights is not None:
                         value = value * float(loss_weights[index])
                     total = value if total is None else total + value
             else:
-                total = losses(_to_tensor(y), y_pred, weights)
+                total = losses(_to_tensor(y, device), y_pred, weights)
                 if self.loss_weights is not None:
                     total = total * float(_flatten(self.loss_weights)[0])
         extra = getattr(self, "losses", None) if training else None
@@ -534,7 +551,7 @@ class Trainer:
                 if batch_hooks:
                     callback_list.on_predict_batch_begin(step)
                 y_pred = self._forward(bx, False)
-                outputs.append(_map(lambda t: np.array(t.detach().cpu().numpy()), y_pred))
+                outputs.append(_map(lambda t: np.array(_host(t)), y_pred))
                 if batch_hooks:
                     callback_list.on_predict_batch_end(step, {"outputs": outputs[-1]})
         callback_list.on_predict_end()
@@ -571,7 +588,7 @@ class Trainer:
     def predict_on_batch(self, x):
         with no_grad():
             y_pred = self._forward(_map(_to_numpy, x), False)
-        return _map(lambda t: np.array(t.detach().cpu().numpy()), y_pred)
+        return _map(lambda t: np.array(_host(t)), y_pred)
 
     def _batch_result(self, return_dict):
         logs = self._logs()
@@ -579,3 +596,25 @@ class Trainer:
             return logs
         values = [logs["loss"]] + [logs[m.name] for m in self._compile_metrics or []]
         return values[0] if len(values) == 1 else values
+
+
+def _mask_array(value):
+    """A prediction's Keras mask (`_keras_mask`) as a NumPy array, or None."""
+    mask = getattr(value, "_keras_mask", None) if isinstance(value, Tensor) else None
+    return None if mask is None else mask.detach().cpu().numpy()
+
+
+def _masked_weight(sample_weight, mask):
+    """Keras's metrics fold a prediction's mask into the sample weights (masked entries weigh
+    0), whether or not sample weights were given."""
+    if not isinstance(mask, np.ndarray):
+        return sample_weight
+    weight = mask.astype(np.float32)
+    if sample_weight is None:
+        return weight
+    sample_weight = np.asarray(sample_weight, dtype=np.float32)
+    while sample_weight.ndim > weight.ndim and sample_weight.shape[-1] == 1:
+        sample_weight = sample_weight[..., 0]
+    while sample_weight.ndim < weight.ndim:
+        sample_weight = sample_weight[..., None]
+    return sample_weight * weight

@@ -69,7 +69,7 @@ def test_dropout_training_only_and_errors():
     with pytest.raises(ValueError):
         layers.MultiHeadAttention(num_heads=0, key_dim=4)
     with pytest.raises(NotImplementedError):
-        layers.MultiHeadAttention(num_heads=2, key_dim=4, attention_axes=(1, 2))
+        layers.MultiHeadAttention(num_heads=2, key_dim=4, sliding_window=2)
     with pytest.raises(ValueError):
         layers.MultiHeadAttention(num_heads=2, key_dim=4)(dn.tensor(QUERY[0]), dn.tensor(VALUE[0]))
 

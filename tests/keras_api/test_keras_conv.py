@@ -112,8 +112,10 @@ def test_zero_padding_and_upsampling_match_numpy():
     np.testing.assert_array_equal(up, x.repeat(2, axis=1).repeat(3, axis=2))
     up = layers.UpSampling2D(2, data_format="channels_first")(dn.tensor(x)).numpy()
     np.testing.assert_array_equal(up, x.repeat(2, axis=2).repeat(2, axis=3))
-    with pytest.raises(NotImplementedError, match="bilinear"):
-        layers.UpSampling2D(interpolation="bilinear")
+    with pytest.raises(NotImplementedError, match="bicubic"):
+        layers.UpSampling2D(interpolation="bicubic")
+    with pytest.raises(ValueError, match="cubic"):
+        layers.UpSampling2D(interpolation="cubic")
 
 
 # ----------------------------------------------------------------------------- against Keras
@@ -206,3 +208,14 @@ def test_conv_configs_match_keras():
         for key in ("kernel_size", "strides", "padding", "data_format", "dilation_rate",
                     "activation", "use_bias"):
             assert mine[key] == ref[key], (type(ours).__name__, key)
+
+
+@pytest.mark.parametrize("size,data_format", [((2, 2), "channels_last"),
+                                              ((3, 2), "channels_last"),
+                                              ((2, 3), "channels_first")])
+def test_upsampling2d_bilinear_matches_keras(size, data_format):
+    keras = real_keras()
+    x = rand(2, 3, 5, 4)
+    compare(layers.UpSampling2D(size, data_format=data_format, interpolation="bilinear"),
+            keras.layers.UpSampling2D(size, data_format=data_format, interpolation="bilinear"),
+            x, grads=True)

@@ -136,8 +136,8 @@ def test_bidirectional_merge_modes_and_errors():
         layers.Bidirectional(layers.Dense(3))
     with pytest.raises(ValueError):
         layers.LSTM(UNITS)(dn.tensor(X[0]))  # 2-D input
-    with pytest.raises(NotImplementedError):
-        layers.LSTM(UNITS, stateful=True)
+    with pytest.raises(ValueError, match="batch size must be static"):
+        layers.LSTM(UNITS, stateful=True)(layers.Input(shape=(5, 3)))
 
 
 def test_config_round_trip():

@@ -198,3 +198,15 @@ def test_functional_model_layout_matches_keras(tmp_path):
     x = RNG.random((2, 5), dtype=np.float32)
     np.testing.assert_allclose(theirs.predict(x, verbose=0), ours.predict(x, verbose=0),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_keras_written_model_file_loads_into_ours(tmp_path):
+    # Keras 3.15 writes input_axes/output_axes into every VarianceScaling preset's config
+    real = pytest.importorskip("keras")
+    theirs = _keras_model(real)
+    theirs.fit(X, Y, epochs=1, batch_size=4, verbose=0)
+    path = tmp_path / "theirs.keras"
+    theirs.save(str(path))
+    ours = load_model(path)
+    np.testing.assert_allclose(ours.predict(X, verbose=0), theirs.predict(X, verbose=0),
+                               rtol=1e-5, atol=1e-6)

@@ -80,12 +80,15 @@ class MultiHeadAttention(Layer):
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"MultiHeadAttention: {arg} must be a positive integer, got "
                                  f"{arg}={value!r}")
-        if attention_axes is not None and tuple(np.atleast_1d(attention_axes)) not in ((1,), (-2,)):
-            raise NotImplementedError("MultiHeadAttention: only the default attention_axes "
-                                      "(the sequence axis of 3-D inputs) is supported")
+        if isinstance(attention_axes, numbers.Integral):
+            attention_axes = (int(attention_axes),)
+        elif attention_axes is not None and not isinstance(attention_axes, (list, tuple)):
+            raise ValueError(f"MultiHeadAttention: `attention_axes` must be an int, list, or "
+                             f"tuple. Received: attention_axes={attention_axes!r}")
         if sliding_window is not None or use_gate:
             raise NotImplementedError("MultiHeadAttention: sliding_window and use_gate are not "
                                       "supported by dualnet")
+        self.supports_masking = True
         self.num_heads, self.key_dim = int(num_heads), int(key_dim)
         self.value_dim = int(value_dim) if value_dim else self.key_dim
         self.dropout = float(dropout)
@@ -93,7 +96,8 @@ class MultiHeadAttention(Layer):
         if output_shape is not None and isinstance(output_shape, numbers.Integral):
             output_shape = (int(output_shape),)
         self._output_shape = None if output_shape is None else tuple(output_shape)
-        self.attention_axes = attention_axes
+        self.attention_axes = None if attention_axes is None else tuple(attention_axes)
+        self._axes = None  # the attention axes of the inputs, positive, set by build
         self.flash_attention = flash_attention
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
@@ -111,10 +115,27 @@ class MultiHeadAttention(Layer):
 
     def build(self, query_shape, value_shape, key_shape=None):
         key_shape = value_shape if key_shape is None else key_shape
+        if tuple(value_shape[1:-1]) != tuple(key_shape[1:-1]):
+            raise ValueError(f"MultiHeadAttention '{self.name}': all dimensions of `value` and "
+                             f"`key`, except the last one, must be equal. Received: "
+                             f"value_shape={tuple(value_shape)} and key_shape={tuple(key_shape)}")
+        rank = len(query_shape)
         for arg, shape in (("query", query_shape), ("value", value_shape), ("key", key_shape)):
-            if len(shape) != 3:
-                raise ValueError(f"MultiHeadAttention '{self.name}': {arg} must be 3-D (batch, "
-                                 f"sequence, features), got shape {tuple(shape)}")
+            if len(shape) < 3 or len(shape) != rank:
+                raise ValueError(f"MultiHeadAttention '{self.name}': query, value and key must "
+                                 f"have the same rank, at least 3 (batch, ..., features); got "
+                                 f"{arg} of shape {tuple(shape)} and query of shape "
+                                 f"{tuple(query_shape)}")
+        # Keras's axes: by default every axis between the batch and the features; negative
+        # ones count from the end of the input
+        axes = tuple(range(1, rank - 1)) if self.attention_axes is None else tuple(
+            a if a >= 0 else rank + a for a in self.attention_axes)
+        if not axes or any(not 1 <= a < rank - 1 for a in axes) or len(set(axes)) != len(axes):
+            raise ValueError(f"MultiHeadAttention '{self.name}': attention_axes "
+                             f"{self.attention_axes} must name distinct axes between the batch "
+                             f"and the features of inputs of shape {tuple(query_shape)}")
+        self._axes = axes
+        self.attention_axes = axes  # Keras's config shows the resolved axes once built
         heads = self.num_heads
         out = self._output_shape or (query_shape[-1],)
         self.query_dense = self._projection("query", (heads, self.key_dim),
@@ -133,21 +154,53 @@ class MultiHeadAttention(Layer):
              attention_mask=None, return_attention_scores=False, training=None,
              use_causal_mask=False):
         key = value if key is None else key
-        # (B, T, heads, d) -> (B, heads, T, d)
-        q = self.query_dense(query).permute(0, 2, 1, 3)
-        k = self.key_dense(key).permute(0, 2, 1, 3)
-        v = self.value_dense(value).permute(0, 2, 1, 3)
-        q = q * (1.0 / math.sqrt(self.key_dim))
-        scores = q.matmul(k.transpose(-2, -1))
+        if not self.built:
+            self.build(tuple(query.shape), tuple(value.shape), tuple(key.shape))
+        # as Keras: the query's own mask is the query mask, and the inputs' masks are consumed
+        # here (taken off the input tensors); the output carries the query's mask
+        query_mask = getattr(query, "_keras_mask", None)
+        for tensor in (query, value, key):
+            if isinstance(tensor, Tensor) and "_keras_mask" in tensor.__dict__:
+                del tensor.__dict__["_keras_mask"]
+        # projected (B, *dims, heads, d); Keras's scores are (B, *other dims, heads, *query
+        # attention dims, *key attention dims): the attention dims go last, flattened, for
+        # one matrix product and one softmax over all the key attention dims
+        rank = query.ndim + 1
+        axes = self._axes
+        others = [a for a in range(1, rank - 2) if a not in axes]
+        order = [0] + others + [rank - 2] + list(axes) + [rank - 1]
+        q = self.query_dense(query).permute(*order)
+        k = self.key_dense(key).permute(*order)
+        v = self.value_dense(value).permute(*order)
+        lead = tuple(q.shape[:len(others) + 2])
+        q_dims = tuple(q.shape[len(lead):-1])
+        k_dims = tuple(k.shape[len(lead):-1])
+        q = q.reshape(*lead, -1, q.shape[-1]) * (1.0 / math.sqrt(self.key_dim))
+        k = k.reshape(*lead, -1, k.shape[-1])
+        v = v.reshape(*lead, -1, v.shape[-1])
+        scores = q.matmul(k.transpose(-2, -1))  # (*lead, Tq, Tk)
         keep = self._attention_mask(query, value, query_mask, value_mask, key_mask,
                                     attention_mask, use_causal_mask)
         if keep is not None:
-            scores = scores.where(keep.unsqueeze(-3), _MASKED_SCORE)
+            keep = self._expanded_mask(keep, lead + q_dims + k_dims).reshape(
+                *lead, int(np.prod(q_dims)), int(np.prod(k_dims)))
+            scores = scores.where(keep, _MASKED_SCORE)
         weights = F.softmax(scores, dim=-1)
+        if keep is not None and (return_attention_scores or self.dropout > 0
+                                 or query.ndim != 3):
+            # Keras's explicit-scores path zeroes the masked weights (a fully masked row gives
+            # zeros); its fused path (3-D inputs, no scores asked, no dropout) leaves such a
+            # row uniform
+            weights = weights.where(keep, 0.0)
         dropped = F.dropout(weights, self.dropout, training=True) if (
             training and self.dropout > 0) else weights
-        attended = dropped.matmul(v).permute(0, 2, 1, 3)  # (B, T, heads, value_dim)
+        attended = dropped.matmul(v)  # (*lead, Tq, value_dim)
+        attended = attended.reshape(*lead, *q_dims, attended.shape[-1])
+        attended = attended.permute(*np.argsort(order).tolist())  # (B, *dims, heads, value_dim)
         output = self.output_dense(attended)
+        weights = weights.reshape(*lead, *q_dims, *k_dims)
+        if query_mask is not None:
+            output._keras_mask = query_mask
         return (output, weights) if return_attention_scores else output
 
     def _attention_mask(self, query, value, query_mask, value_mask, key_mask, attention_mask,
@@ -174,6 +227,13 @@ class MultiHeadAttention(Layer):
         if attention_mask is not None:
             keep = both(keep, boolean(attention_mask))
         return keep
+
+    def _expanded_mask(self, mask, score_shape):
+        """Keras's rule: unit dims inserted before the query attention dims until the mask has
+        the scores' rank, then broadcast to them."""
+        while mask.ndim < len(score_shape):
+            mask = mask.unsqueeze(-2 * len(self._axes) - 1)
+        return mask.expand(*score_shape)
 
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
         out = self._output_shape or (query_shape[-1],)

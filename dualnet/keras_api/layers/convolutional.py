@@ -8,9 +8,10 @@ a permuted view; the data layout goes to the op's `layout` parameter, so channel
 is convolved where it lies.
 """
 from ...core.ops.conv.ops import convolution, convolution_transpose
+from ...core.ops.resize.ops import resize
 from ...nn import functional as F
 from .. import activations, initializers, regularizers
-from .core import _data_format, _int_tuple, _padding, _positive_tuple, _serialized
+from .core import _as_float, _data_format, _int_tuple, _padding, _positive_tuple, _serialized
 from .layer import InputSpec, Layer
 
 __all__ = ["Conv1D", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D",
@@ -548,8 +549,9 @@ class ZeroPadding2D(Layer):
 
 
 class UpSampling2D(Layer):
-    """Repeats each row size[0] times and each column size[1] times (nearest-neighbour
-    upsampling; the other Keras interpolations need a resize op the core does not have).
+    """Repeats each row size[0] times and each column size[1] times (interpolation="nearest"),
+    or resizes bilinearly to (size[0] * H, size[1] * W) ("bilinear": half-pixel centres, no
+    antialiasing, Keras's image.resize on the torch backend).
 
     >>> import dualnet as dn
     >>> UpSampling2D((2, 3))(dn.ones(1, 2, 2, 1)).shape
@@ -562,15 +564,21 @@ class UpSampling2D(Layer):
         super().__init__(**kwargs)
         self.size = _positive_tuple("UpSampling2D", "size", size, 2)
         self.data_format = _data_format("UpSampling2D", data_format)
-        if interpolation != "nearest":
-            raise NotImplementedError(f"UpSampling2D: interpolation={interpolation!r} needs an "
-                                      f"image resize op that dualnet's core does not have; only "
-                                      f"'nearest' is supported")
+        if interpolation not in ("nearest", "bilinear"):
+            if interpolation in ("bicubic", "lanczos3", "lanczos5"):
+                raise NotImplementedError(f"UpSampling2D: interpolation={interpolation!r} is not "
+                                          f"supported by dualnet; use 'nearest' or 'bilinear'")
+            raise ValueError(f"UpSampling2D: invalid interpolation {interpolation!r}; expected "
+                             f"one of 'nearest', 'bilinear', 'bicubic', 'lanczos3', 'lanczos5'")
         self.interpolation = interpolation
         self.input_spec = InputSpec(ndim=4)
 
     def call(self, inputs):
         (sh, sw) = self.size
+        if self.interpolation == "bilinear":
+            axes = (1, 2) if self.data_format == "channels_last" else (2, 3)
+            sizes = (inputs.shape[axes[0]] * sh, inputs.shape[axes[1]] * sw)
+            return resize(_as_float(inputs, self), sizes, axes, mode="bilinear")
         if self.data_format == "channels_last":
             n, h, w, c = inputs.shape
             tiled = inputs.reshape(n, h, 1, w, 1, c).expand(n, h, sh, w, sw, c)

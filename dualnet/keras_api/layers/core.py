@@ -15,7 +15,7 @@ from .keras_tensor import KerasTensor
 from .layer import InputSpec, Layer
 
 __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Permute", "RepeatVector",
-           "Lambda", "Rescaling", "Identity"]
+           "Lambda", "Rescaling", "Identity", "Masking"]
 
 
 # ----------------------------------------------------------------------------- shared helpers
@@ -107,6 +107,7 @@ class Dense(Layer):
                  kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None,
                  quantization_config=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self.supports_masking = True  # a mask over the leading dims passes through
         if (not isinstance(units, numbers.Integral) or isinstance(units, bool)) or units <= 0:
             raise ValueError(f"Dense: received an invalid value for `units`, expected a positive "
                              f"integer. Received: units={units!r}")
@@ -185,6 +186,7 @@ class Activation(Layer):
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
+        self.supports_masking = True
         self.activation = activations.get(activation)
 
     def call(self, inputs):
@@ -215,6 +217,7 @@ class Dropout(Layer):
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
+        self.supports_masking = True
         if not isinstance(rate, numbers.Real) or not 0 <= rate <= 1:
             raise ValueError(f"Dropout: invalid value received for argument `rate`. Expected a "
                              f"float value between 0 and 1. Received: rate={rate!r}")
@@ -404,14 +407,21 @@ class Lambda(Layer):
         if not callable(function):
             raise ValueError(f"Lambda: `function` must be callable. Received: "
                              f"function={function!r}")
-        if mask is not None:
-            raise NotImplementedError("Lambda: masks (mask=) are not supported by dualnet")
+        # as Keras: the output mask is `mask(inputs, previous_mask)` when callable, else `mask`
+        # itself; without one a Lambda drops (with a warning) the mask it receives
+        self.supports_masking = mask is not None
+        self.mask = mask
         self.function = function
         self._output_shape = output_shape
         self.arguments = dict(arguments or {})
 
     def call(self, inputs):
         return self.function(inputs, **self.arguments)
+
+    def compute_mask(self, inputs, mask=None):
+        if callable(self.mask):
+            return self.mask(inputs, mask)
+        return self.mask
 
     def compute_output_spec(self, *args, **kwargs):
         if self._output_shape is None:  # learned by running the function on zeros
@@ -425,6 +435,8 @@ class Lambda(Layer):
         config = super().get_config()
         # Keras stores the function's bytecode; dualnet keeps the function object itself
         config.update({"function": self.function, "arguments": self.arguments})
+        if self.mask is not None:
+            config["mask"] = self.mask
         if self._output_shape is not None:
             config["output_shape"] = self._output_shape
         return config
@@ -441,6 +453,7 @@ class Rescaling(Layer):
 
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)
+        self.supports_masking = True
         self.scale = scale
         self.offset = offset
 
@@ -470,9 +483,48 @@ class Identity(Layer):
     [[1.0, 1.0]]
     """
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
     def call(self, inputs):
         return inputs
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
+
+
+class Masking(Layer):
+    """Masks the time steps whose features all equal `mask_value`: the outputs are the inputs
+    with those steps zeroed, carrying the mask (batch, timesteps) that mask-aware layers
+    downstream (RNNs, attention, GlobalAveragePooling1D) skip.
+
+    >>> import dualnet as dn
+    >>> out = Masking()(dn.tensor([[[1.0], [0.0], [2.0]]]))
+    >>> out._keras_mask.tolist()
+    [[True, False, True]]
+    """
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.mask_value = mask_value
+        self.supports_masking = True
+        self.built = True
+
+    def compute_mask(self, inputs, mask=None):
+        return (inputs != self.mask_value).any(-1)
+
+    def call(self, inputs):
+        keep = (inputs != self.mask_value).any(-1, keepdim=True)
+        outputs = inputs.where(keep, 0.0)
+        outputs._keras_mask = keep.squeeze(-1)
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config["mask_value"] = self.mask_value
+        return config
 

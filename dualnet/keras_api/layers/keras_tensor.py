@@ -55,6 +55,122 @@ class KerasTensor:
         raise TypeError(f"KerasTensor '{self.name}' is symbolic and has no truth value; it is "
                         f"only a placeholder for building a functional model")
 
+    def reshape(self, newshape):
+        """A `Reshape` operation node (newshape includes the batch dim)."""
+        from ..ops import Reshape
+        return Reshape(newshape)(self)
+
+    def squeeze(self, axis=None):
+        """A `Squeeze` operation node."""
+        from ..ops import Squeeze
+        return Squeeze(axis)(self)
+
+    def __iter__(self):
+        raise NotImplementedError(f"KerasTensor '{self.name}' cannot be iterated over: it is "
+                                  f"symbolic (shape {self.shape}); index it instead")
+
+    # Arithmetic records an operation node (Keras's keras.ops classes), as in Keras 3. There is
+    # no __eq__: a KerasTensor keeps identity equality and its hash.
+    def __add__(self, other):
+        return _op("Add", self, other)
+
+    def __radd__(self, other):
+        return _op("Add", other, self)
+
+    def __sub__(self, other):
+        return _op("Subtract", self, other)
+
+    def __rsub__(self, other):
+        return _op("Subtract", other, self)
+
+    def __mul__(self, other):
+        return _op("Multiply", self, other)
+
+    def __rmul__(self, other):
+        return _op("Multiply", other, self)
+
+    def __matmul__(self, other):
+        return _op("Matmul", self, other)
+
+    def __rmatmul__(self, other):
+        return _op("Matmul", other, self)
+
+    def __truediv__(self, other):
+        return _op("TrueDivide", self, other)
+
+    def __rtruediv__(self, other):
+        return _op("TrueDivide", other, self)
+
+    def __floordiv__(self, other):
+        return _op("FloorDivide", self, other)
+
+    def __rfloordiv__(self, other):
+        return _op("FloorDivide", other, self)
+
+    def __mod__(self, other):
+        return _op("Mod", self, other)
+
+    def __rmod__(self, other):
+        return _op("Mod", other, self)
+
+    def __pow__(self, other):
+        return _op("Power", self, other)
+
+    def __rpow__(self, other):
+        return _op("Power", other, self)
+
+    def __neg__(self):
+        return _op("Negative", self)
+
+    def __abs__(self):
+        return _op("Absolute", self)
+
+    def __lt__(self, other):
+        return _op("Less", self, other)
+
+    def __le__(self, other):
+        return _op("LessEqual", self, other)
+
+    def __gt__(self, other):
+        return _op("Greater", self, other)
+
+    def __ge__(self, other):
+        return _op("GreaterEqual", self, other)
+
+    def __ne__(self, other):
+        return _op("NotEqual", self, other)
+
+    def __and__(self, other):
+        return _op("LogicalAnd", self, other)
+
+    def __rand__(self, other):
+        return _op("LogicalAnd", other, self)
+
+    def __or__(self, other):
+        return _op("LogicalOr", self, other)
+
+    def __ror__(self, other):
+        return _op("LogicalOr", other, self)
+
+    def __xor__(self, other):
+        return _op("LogicalXor", self, other)
+
+    def __rxor__(self, other):
+        return _op("LogicalXor", other, self)
+
+    def __invert__(self):
+        return _op("LogicalNot", self)
+
+    def __getitem__(self, key):
+        return _op("GetItem", self, key)
+
+    __hash__ = object.__hash__
+
+
+def _op(name, *args):
+    from ..ops import OPERATIONS  # the ops module builds on the layers, which import this one
+    return OPERATIONS[name]()(*args)
+
 
 def is_keras_tensor(value):
     return isinstance(value, KerasTensor)

@@ -8,6 +8,7 @@ Subclasses create weights with `add_weight` in `build(input_shape)` and compute 
 """
 import inspect
 import re
+import warnings
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from ...core.creation import from_numpy, zeros
 from ...core.dtypes import to_dtype
 from ...core.tensor import Tensor
 from ...nn import Module, ModuleList, Parameter
+from .. import _devices
 from .keras_tensor import (KerasTensor, Node, flatten, has_symbolic, map_structure, pack_like,
                            unique_name)
 
@@ -113,9 +115,10 @@ def _policy_name(dtype):
     return str(np.dtype(dtype))
 
 
-def _to_tensor(value, dtype):
-    """NumPy arrays and Python numbers become Tensors; floats in the layer's dtype (Keras casts
-    float inputs to the compute dtype and keeps integer inputs as they are)."""
+def _to_tensor(value, dtype, device=None):
+    """NumPy arrays and Python numbers become Tensors (on `device`, else the CPU); floats in
+    the layer's dtype (Keras casts float inputs to the compute dtype and keeps integer inputs as
+    they are)."""
     if isinstance(value, Tensor) or value is None or isinstance(value, (str, bool)):
         return value
     if isinstance(value, (np.ndarray, np.generic, float, int)) or (
@@ -125,7 +128,8 @@ def _to_tensor(value, dtype):
             array = array.astype(dtype.np, copy=False)
         elif array.dtype.kind == "b":
             pass
-        return from_numpy(np.ascontiguousarray(array))
+        tensor = from_numpy(np.ascontiguousarray(array))
+        return tensor if device is None or device.type == "cpu" else tensor.to(device)
     return value
 
 
@@ -137,8 +141,13 @@ def _signature_flags(cls):
         build_params = [p for name, p in inspect.signature(cls.build).parameters.items()
                         if name != "self" and p.kind in (p.POSITIONAL_ONLY,
                                                          p.POSITIONAL_OR_KEYWORD)]
+        call_names = [n for n in call_params if n != "self"
+                      and call_params[n].kind not in (inspect.Parameter.VAR_POSITIONAL,
+                                                      inspect.Parameter.VAR_KEYWORD)]
         flags = {"training": "training" in call_params, "mask": "mask" in call_params,
-                 "call_names": [n for n in call_params if n != "self"],
+                 # the call takes `mask` or `<arg>_mask`: Keras fills it from the inputs' masks
+                 "mask_args": any(n == "mask" or n.endswith("_mask") for n in call_names),
+                 "call_names": call_names,
                  "build_names": [p.name for p in build_params]}
         setattr(cls, "_keras_signature", flags)
     return flags
@@ -195,7 +204,8 @@ class Layer(Module):
         d["_inbound_nodes"] = []
         d["_build_shapes"] = None
         d["input_spec"] = None
-        d["supports_masking"] = False
+        # as Keras: a layer that defines compute_mask supports masking; others opt in
+        d["supports_masking"] = type(self).compute_mask is not Layer.compute_mask
         d["activity_regularizer"] = None
         if activity_regularizer is not None:
             from .. import regularizers
@@ -214,6 +224,12 @@ class Layer(Module):
     def forward(self, *args, **kwargs):
         # the nn.Module door: hooks registered with register_forward_hook wrap `call`
         return self.call(*args, **kwargs)
+
+    def compute_mask(self, inputs, previous_mask):
+        """The mask of the outputs (a bool tensor, True where a step is valid) from the inputs
+        and their mask; the base passes the input's mask on (for a layer that supports
+        masking). Overriding it makes a layer support masking."""
+        return previous_mask
 
     def compute_output_shape(self, *args, **kwargs):
         """Output shape(s) for input shape(s); the base runs `call` on zeros to find them (each
@@ -241,12 +257,13 @@ class Layer(Module):
         Limitation: a layer whose output size depends on a None input dim in a way that is not
         the identity at sizes 1 and 2 (say, 2*n) gets that output dim as None."""
         results = []
+        place = _devices.input_device(self)  # the zeros go where the weights are
         for fill in (1, 2):
             def concrete(leaf, fill=fill):
                 if not isinstance(leaf, KerasTensor):
                     return leaf
                 shape = tuple(fill if d is None else d for d in leaf.shape)
-                return zeros(*shape, dtype=to_dtype(leaf.dtype))
+                return zeros(*shape, dtype=to_dtype(leaf.dtype), device=place)
             call_kwargs = map_structure(concrete, kwargs)
             if _signature_flags(type(self))["training"] and call_kwargs.get("training") is None:
                 call_kwargs["training"] = False
@@ -277,20 +294,35 @@ class Layer(Module):
         if not isinstance(first, Tensor):
             if has_symbolic(args, kwargs):
                 return self._symbolic_call(args, kwargs)
-            args = map_structure(lambda v: _to_tensor(v, self._dtype), args)
+            place = _devices.input_device(self)  # NumPy inputs go where the weights are
+            args = map_structure(lambda v: _to_tensor(v, self._dtype, place), args)
             if kwargs:
-                kwargs = {k: (_to_tensor(v, self._dtype) if k != "training" else v)
+                kwargs = {k: (_to_tensor(v, self._dtype, place) if k != "training" else v)
                           for k, v in kwargs.items()}
             first = args[0]
         elif (self.autocast and first._dtype is not self._dtype
               and first._dtype.is_floating_point):
-            args = (first.to(self._dtype),) + args[1:]
+            converted = first.to(self._dtype)
+            mask = getattr(first, "_keras_mask", None)
+            if mask is not None:  # the mask stays with the converted input (as Keras keeps it)
+                converted._keras_mask = mask
+            args = (converted,) + args[1:]
             first = args[0]
         if not self.built:
-            self._build_from(args, kwargs, lambda v: tuple(v.shape))
+            with _devices.building_on(first):  # weights follow the data outside device scopes
+                self._build_from(args, kwargs, lambda v: tuple(v.shape))
         spec = self.input_spec
         if spec is not None:
             self._check_input_spec(spec, first)
+        flags = _signature_flags(type(self))
+        first_mask = getattr(first, "_keras_mask", None) if isinstance(first, Tensor) else None
+        if flags["mask_args"] and (first_mask is not None or len(args) > 1 or not isinstance(
+                first, Tensor) or (kwargs and kwargs.keys() != {"training"})):
+            _populate_masks(flags["call_names"], args, kwargs)  # (a lone unmasked tensor: none)
+        previous_mask = kwargs.get("mask")
+        if previous_mask is None:
+            previous_mask = first_mask if isinstance(first, Tensor) else map_structure(
+                _mask_of, first)
         context = _CONTEXT
         outer_training = context.training
         training = kwargs.pop("training", None) if "training" in kwargs else None
@@ -304,16 +336,43 @@ class Layer(Module):
             context.loss_layers.clear()
         context.training = training
         try:
-            if training is not None and _signature_flags(type(self))["training"]:
+            if training is not None and flags["training"]:
                 kwargs["training"] = training
             outputs = Module.__call__(self, *args, **kwargs)
             if self.activity_regularizer is not None:
                 self._add_activity_loss(outputs)
+            if self.supports_masking:
+                self._set_mask_metadata(first, outputs, previous_mask)
+            elif previous_mask is not None and any(
+                    m is not None for m in flatten(previous_mask)):
+                warnings.warn(f"Layer '{self.name}' (of type {type(self).__name__}) was passed "
+                              f"an input with a mask attached to it. However, this layer does "
+                              f"not support masking and will therefore destroy the mask "
+                              f"information. Downstream layers will not see the mask.",
+                              stacklevel=2)
         finally:
             context.training = outer_training
             if entry:
                 context.entry = None
         return outputs
+
+    def _set_mask_metadata(self, inputs, outputs, previous_mask):
+        """Attach `compute_mask(inputs, previous_mask)` to the outputs as `_keras_mask`, unless
+        every output already carries a mask (the call set them itself)."""
+        if previous_mask is None and type(self).compute_mask is Layer.compute_mask:
+            return  # nothing to pass on
+        flat_outputs = [outputs] if isinstance(outputs, Tensor) else flatten(outputs)
+        if all(getattr(x, "_keras_mask", None) is not None for x in flat_outputs):
+            return
+        output_masks = self.compute_mask(inputs, previous_mask)
+        if output_masks is None:
+            return
+        flat_masks = [output_masks] if isinstance(output_masks, Tensor) else flatten(
+            output_masks)
+        for tensor, mask in zip(flat_outputs, flat_masks):
+            if (mask is not None and isinstance(tensor, Tensor)
+                    and getattr(tensor, "_keras_mask", None) is None):
+                tensor._keras_mask = mask
 
     def _check_input_spec(self, spec, first):
         if isinstance(spec, (list, tuple)):
@@ -357,8 +416,43 @@ class Layer(Module):
         outputs = map_structure(lambda t: KerasTensor(t.shape, t.dtype)
                                 if isinstance(t, KerasTensor) and t._keras_history is not None
                                 else t, outputs)
+        if self.supports_masking:
+            self._symbolic_masks(args[0], kwargs.get("mask"), outputs)
         Node(self, args, kwargs, outputs)
         return outputs
+
+    def _symbolic_masks(self, first, given, outputs):
+        """As Keras, the KerasTensors of a masking layer carry their mask's spec (a bool
+        KerasTensor as `_keras_mask`); found by running compute_mask on zeros and all-True
+        masks (the run masks themselves are rebuilt from the data at each call)."""
+        previous = given if given is not None else map_structure(
+            lambda t: getattr(t, "_keras_mask", None) if isinstance(t, KerasTensor) else None,
+            first)
+        if (not any(m is not None for m in flatten(previous))
+                and type(self).compute_mask is Layer.compute_mask):
+            return
+        results = []
+        for fill in (1, 2):
+            def concrete(leaf, fill=fill):
+                if not isinstance(leaf, KerasTensor):
+                    return leaf
+                shape = tuple(fill if d is None else d for d in leaf.shape)
+                if to_dtype(leaf.dtype).name == "bool":
+                    return zeros(*shape, dtype=to_dtype("bool")) == 0
+                return zeros(*shape, dtype=to_dtype(leaf.dtype))
+            try:
+                with no_grad():
+                    masks = self.compute_mask(map_structure(concrete, first),
+                                              map_structure(concrete, previous))
+            except Exception:  # a mask rule that needs real values: no spec, as before
+                return
+            results.append([m for m in ([masks] if isinstance(masks, Tensor)
+                                        else flatten(masks))])
+        flat_outputs = flatten(outputs)
+        for tensor, one, two in zip(flat_outputs, results[0], results[1]):
+            if isinstance(tensor, KerasTensor) and isinstance(one, Tensor):
+                shape = tuple(None if a != b else a for a, b in zip(one.shape, two.shape))
+                tensor._keras_mask = KerasTensor(shape, "bool")
 
     def _add_activity_loss(self, outputs):
         for output in flatten(outputs):
@@ -393,6 +487,7 @@ class Layer(Module):
         if tuple(value.shape) != shape:
             raise ValueError(f"Layer '{self.name}': initializer {initializer!r} returned shape "
                              f"{tuple(value.shape)} for weight '{name}' of shape {shape}")
+        value = value.to(_devices.weight_device())
         key = self._free_key(name or "variable")
         if trainable:
             weight = Parameter(value, requires_grad=self._trainable)
@@ -662,6 +757,40 @@ class Layer(Module):
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _mask_of(value):
+    return getattr(value, "_keras_mask", None) if isinstance(value, Tensor) else None
+
+
+def _is_tensor_argument(value):
+    """A tensor, or a non-empty structure of tensors (and Nones): Keras's tensor arguments."""
+    if isinstance(value, (Tensor, KerasTensor)):
+        return True
+    if isinstance(value, (list, tuple, dict)) and value:
+        leaves = flatten(value)
+        return (all(leaf is None or isinstance(leaf, (Tensor, KerasTensor)) for leaf in leaves)
+                and any(leaf is not None for leaf in leaves))
+    return False
+
+
+def _populate_masks(call_names, args, kwargs):
+    """Keras's rule for the mask arguments a call leaves at None: with one tensor argument,
+    `mask` gets that argument's `_keras_mask`(s); with several, each `<arg>_mask` gets the mask
+    of `<arg>`. Fills `kwargs` in place."""
+    bound = dict(zip(call_names, args))
+    bound.update(kwargs)
+    tensors = [(name, value) for name, value in bound.items() if _is_tensor_argument(value)]
+    if len(tensors) == 1:
+        targets = [("mask", tensors[0][1])]
+    else:
+        targets = [(name + "_mask", value) for name, value in tensors]
+    for key, value in targets:
+        if key not in call_names or bound.get(key) is not None:
+            continue
+        mask = _mask_of(value) if isinstance(value, Tensor) else map_structure(_mask_of, value)
+        if mask is not None and any(m is not None for m in flatten(mask)):
+            kwargs[key] = mask
 
 
 def _append_once(out, seen, weight):

@@ -1,6 +1,8 @@
 """Keras's merge layers: Add, Subtract, Multiply, Average, Maximum, Minimum (elementwise over a
 list of inputs, broadcasting as Keras does) and Concatenate, over dualnet's core ops.
 """
+from ...core.creation import ones_like, zeros_like
+from ...core.dtypes import bool_
 from ...core.ops.elementwise.ops import maximum, minimum
 from ...core.ops.shape.ops import cat
 from .layer import Layer
@@ -63,9 +65,28 @@ class _Merge(Layer):
         batch = next(iter(batches)) if batches else None
         return (batch,) + tuple(out)
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
     def build(self, input_shape):
         self._output_shape(input_shape)
         self.built = True
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras's rule: the OR of the inputs' masks, None when any input has none."""
+        if mask is None:
+            return None
+        if not isinstance(mask, (list, tuple)) or not isinstance(inputs, (list, tuple)) or len(
+                mask) != len(inputs):
+            raise ValueError(f'Layer "{self.name}": `mask` should be a list with one entry per '
+                             f"input. Received: mask={mask}")
+        if any(m is None for m in mask):
+            return None
+        output_mask = mask[0]
+        for m in mask[1:]:
+            output_mask = output_mask | m
+        return output_mask
 
     def call(self, inputs):
         if not isinstance(inputs, (list, tuple)):
@@ -186,6 +207,27 @@ class Concatenate(Layer):
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         self.axis = axis
+        self.supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras's rule: each input's mask (all True where it has none) widened to the input's
+        rank, concatenated along `axis`, then any() over the last axis."""
+        if mask is None:
+            return None
+        if not isinstance(mask, (list, tuple)) or not isinstance(inputs, (list, tuple)) or len(
+                mask) != len(inputs):
+            raise ValueError(f'Layer "{self.name}": `mask` should be a list with one entry per '
+                             f"input. Received: mask={mask}")
+        if all(m is None for m in mask):
+            return None
+        masks = []
+        for x, m in zip(inputs, mask):
+            if m is None:
+                m = ones_like(x, dtype=bool_)
+            elif m.ndim < x.ndim:
+                m = m.unsqueeze(-1) | zeros_like(x, dtype=bool_)
+            masks.append(m)
+        return cat(masks, self.axis).any(-1)
 
     def _output_shape(self, input_shape):
         shapes = _shape_list(self, input_shape)

@@ -6,12 +6,15 @@ non-trainable weights, i.e. buffers of the nn.Module (in state_dict, not in para
 """
 import numbers
 
+from ...core.autograd import no_grad
 from ...core.ops.normalization.ops import batch_norm, layer_norm
 from .. import initializers, regularizers
 from .core import _as_float, _serialized
 from .layer import Layer
 
 __all__ = ["BatchNormalization", "LayerNormalization"]
+
+_KERAS_EPSILON = 1e-7  # keras.backend.epsilon(), what Keras's masked moments add to the count
 
 
 def _positive_axis(layer, axis, rank, input_shape):
@@ -46,6 +49,7 @@ class BatchNormalization(Layer):
                  gamma_constraint=None, renorm=False, renorm_clipping=None,
                  renorm_momentum=0.99, synchronized=False, **kwargs):
         super().__init__(**kwargs)
+        self.supports_masking = True
         if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
             raise ValueError(f"BatchNormalization: `axis` must be an int. Received: "
                              f"axis={axis!r}")
@@ -92,18 +96,48 @@ class BatchNormalization(Layer):
                                                trainable=False)
         self.built = True
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
         channels = self.moving_mean.shape[0]
         axis = _positive_axis(self, self.axis, inputs.ndim, inputs.shape)
         if inputs.shape[axis] != channels:
             raise ValueError(f'Input 0 of layer "{self.name}" is incompatible with the layer: '
                              f"expected axis {self.axis} of input shape to have value "
                              f"{channels}, but received input with shape {tuple(inputs.shape)}")
+        if mask is not None and mask.ndim != inputs.ndim - 1:
+            raise ValueError(f'BatchNormalization layer "{self.name}": the mask provided should '
+                             f"be one dimension less than the inputs. Received: mask.shape="
+                             f"{tuple(mask.shape)}, inputs.shape={tuple(inputs.shape)}")
         inputs = _as_float(inputs, self)
+        if mask is not None and training and self.trainable:
+            return self._masked_training(inputs, mask, axis)
         return batch_norm(inputs, self.moving_mean, self.moving_variance, self.gamma, self.beta,
                           training=bool(training) and self.trainable, momentum=self.momentum,
                           eps=self.epsilon, axis=axis, momentum_weights="old",
                           running_var_correction=0)
+
+    def _masked_training(self, inputs, mask, axis):
+        """Keras's training step with a time-step mask: the batch moments count the unmasked
+        positions only (mean = masked sum / (count + 1e-7), the same for the variance), the
+        moving statistics follow them, and the normalisation uses them."""
+        reduce = tuple(d for d in range(inputs.ndim) if d != axis)
+        keep = mask if mask.dtype.name == "bool" else mask != 0
+        keep = keep.unsqueeze(-1).expand(*inputs.shape)
+        count = keep.to(inputs.dtype).sum(reduce, keepdim=True) + _KERAS_EPSILON
+        mean = inputs.where(keep, 0.0).sum(reduce, keepdim=True) / count
+        difference = (inputs - mean).where(keep, 0.0)
+        variance = (difference * difference).sum(reduce, keepdim=True) / count
+        with no_grad():
+            m = self.momentum
+            self.moving_mean.copy_(self.moving_mean * m + mean.reshape(-1) * (1.0 - m))
+            self.moving_variance.copy_(self.moving_variance * m
+                                       + variance.reshape(-1) * (1.0 - m))
+        shape = [1] * inputs.ndim
+        shape[axis] = inputs.shape[axis]
+        factor = (variance + self.epsilon).rsqrt()
+        if self.gamma is not None:
+            factor = factor * self.gamma.reshape(shape)
+        out = (inputs - mean) * factor
+        return out + self.beta.reshape(shape) if self.beta is not None else out
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -145,6 +179,7 @@ class LayerNormalization(Layer):
             raise NotImplementedError("LayerNormalization: rms_scaling=True (deprecated in Keras) "
                                       "is not supported by dualnet; use RMSNormalization")
         super().__init__(**kwargs)
+        self.supports_masking = True
         if isinstance(axis, (list, tuple)):
             axis = list(axis)
         elif not isinstance(axis, numbers.Integral) or isinstance(axis, bool):

@@ -191,7 +191,8 @@ class _GlobalMax(_GlobalPooling):
 
 
 class GlobalAveragePooling1D(_GlobalAverage):
-    """Mean over the steps of (batch, steps, features) -> (batch, features).
+    """Mean over the steps of (batch, steps, features) -> (batch, features); with a time-step
+    mask (batch, steps) (given, or carried by the input), the mean of the unmasked steps.
 
     >>> import dualnet as dn
     >>> GlobalAveragePooling1D()(dn.ones(2, 5, 3)).shape
@@ -199,6 +200,22 @@ class GlobalAveragePooling1D(_GlobalAverage):
     """
 
     rank = 1
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(data_format=data_format, keepdims=keepdims, **kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return super().call(inputs)
+        steps = self._axes()[0]
+        keep = (mask if mask.dtype.name == "bool" else mask != 0).unsqueeze(
+            2 if self.data_format == "channels_last" else 1)
+        total = inputs.where(keep, 0.0).sum(steps, keepdim=self.keepdims)
+        return total / keep.to(inputs.dtype).sum(steps, keepdim=self.keepdims)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
 
 class GlobalAveragePooling2D(_GlobalAverage):

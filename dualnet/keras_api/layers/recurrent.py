@@ -4,7 +4,7 @@ features) inputs, with Keras's arguments, weight layout and go_backwards output 
 # Bidirectional flips them back before merging.
 import numpy as np
 
-from ...core.creation import as_tensor
+from ...core.creation import as_tensor, zeros_like
 from ...core.ops.shape.ops import cat, flip, stack
 from ...core.tensor import Tensor
 from .. import regularizers
@@ -35,9 +35,7 @@ class RNN(Layer):
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
         super().__init__(**kwargs)
-        if stateful:
-            raise NotImplementedError(f"{type(self).__name__}: stateful=True (states carried "
-                                      f"across batches) is not supported by dualnet")
+        self.supports_masking = True
         self.cell = cell
         self.return_sequences = return_sequences
         self.return_state = return_state
@@ -45,6 +43,10 @@ class RNN(Layer):
         self.stateful = stateful
         self.unroll = unroll  # the Python loop is always unrolled: same numbers either way
         self.zero_output_for_mask = zero_output_for_mask
+        # stateful=True: the final states of each call, detached (no gradient flows from one
+        # batch into the previous one), start the next call; reset_states() zeroes them. As in
+        # Keras they are not weights (not saved, not in state_dict).
+        self.__dict__["states"] = None
 
     def _check_input(self, shape):
         if len(shape) != 3:
@@ -56,7 +58,26 @@ class RNN(Layer):
         self._check_input(sequences_shape)
         if not self.cell.built:
             self.cell.build((sequences_shape[0], sequences_shape[-1]))
+        if self.stateful:
+            if self.states is not None:
+                self.reset_states()
+            else:
+                if sequences_shape[0] is None:
+                    raise ValueError(f"When using `stateful=True` in a RNN, the batch size must "
+                                     f"be static. Found dynamic batch size: sequence.shape="
+                                     f"{tuple(sequences_shape)} (layer '{self.name}'); give "
+                                     f"keras.Input a batch_size or batch_shape")
+                self.__dict__["states"] = self.cell.get_initial_state(
+                    sequences_shape[0], dtype=self._dtype)
         self.built = True
+
+    def reset_states(self):
+        """Zero the states a stateful RNN carries from one call to the next."""
+        self.reset_state()
+
+    def reset_state(self):
+        if self.states is not None:
+            self.__dict__["states"] = [zeros_like(s).detach() for s in self.states]
 
     def call(self, sequences, initial_state=None, mask=None, training=None):
         self._check_input(tuple(sequences.shape))
@@ -65,6 +86,17 @@ class RNN(Layer):
             # Layer.__call__ turns a list of arrays into one stacked tensor: unstack it
             initial_state = list(initial_state.unbind(0))
         states = _as_list(initial_state)
+        if states is None and self.stateful:
+            if self.states is None:  # built without a batch size: start from zeros
+                self.__dict__["states"] = self.cell.get_initial_state(
+                    batch, dtype=sequences.dtype, device=sequences.device)
+            expected = self.states[0].shape[0]
+            if batch != expected:
+                raise ValueError(f"If an RNN is stateful, the batch size of the input sequences "
+                                 f"must be the same as the batch size of the initial state. "
+                                 f"Layer '{self.name}': expected batch size {expected}, "
+                                 f"received batch size {batch}")
+            states = [s.to(sequences.device) for s in self.states]
         if states is None:
             states = self.cell.get_initial_state(batch, dtype=sequences.dtype,
                                                  device=sequences.device)
@@ -75,9 +107,13 @@ class RNN(Layer):
             if len(states) != expected:
                 raise ValueError(f'Layer "{self.name}" expects {expected} initial state(s), got '
                                  f"{len(states)}")
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]  # one time-step mask for every input
         if mask is not None:
             mask = mask if isinstance(mask, Tensor) else as_tensor(np.asarray(mask, dtype=bool))
             mask = mask.to(sequences.device)
+            if mask.dtype.name != "bool":
+                mask = mask != 0
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
         self.cell.reset_dropout_mask()
         outputs, previous = [], None
@@ -92,7 +128,19 @@ class RNN(Layer):
             states, previous = list(new_states), output
             outputs.append(output)
         result = stack(outputs, dim=1) if self.return_sequences else outputs[-1]
+        if self.stateful:
+            self.__dict__["states"] = [s.detach() for s in states]
         return [result, *states] if self.return_state else result
+
+    def compute_mask(self, inputs, mask):
+        """The input's time-step mask for return_sequences outputs, None otherwise (and for
+        the states), as Keras."""
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0] if mask else None
+        output_mask = mask if self.return_sequences else None
+        if self.return_state:
+            return [output_mask] + [None] * len(_as_list(self.cell.state_size))
+        return output_mask
 
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
         batch, steps = sequences_shape[0], sequences_shape[1]
@@ -220,6 +268,7 @@ class Bidirectional(Layer):
             raise NotImplementedError("Bidirectional: the `weights` argument is not supported; "
                                       "call set_weights after building")
         super().__init__(**kwargs)
+        self.supports_masking = True
         base = layer.get_config()
         self.forward_layer = type(layer).from_config(
             {**base, "name": "forward_" + layer.name})
@@ -238,6 +287,17 @@ class Bidirectional(Layer):
         self.merge_mode = merge_mode
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
+        self.stateful = layer.stateful
+
+    def reset_states(self):
+        """Zero the states of both directions (stateful layers only)."""
+        self.reset_state()
+
+    def reset_state(self):
+        if not self.stateful:
+            raise AttributeError(f"Layer '{self.name}' must be stateful to reset its states")
+        self.forward_layer.reset_state()
+        self.backward_layer.reset_state()
 
     def build(self, sequences_shape, initial_state_shape=None):
         self.forward_layer.build(sequences_shape)
@@ -273,6 +333,15 @@ class Bidirectional(Layer):
             return merged
         merged = merged if isinstance(merged, list) else [merged]
         return merged + list(forward_states) + list(backward_states)
+
+    def compute_mask(self, inputs, mask):
+        """Keras's rule: the input mask on return_sequences outputs (one per output with
+        merge_mode=None); none on states (Keras keeps no states without stateful=True)."""
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0] if mask else None
+        if self.return_sequences:
+            return mask if self.merge_mode else [mask, mask]
+        return None if self.merge_mode else [None, None]
 
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
         shape = self.forward_layer.compute_output_shape(sequences_shape)

@@ -2,6 +2,9 @@
 layer calls recorded: one or several inputs and outputs (single, list or dict), shared layers,
 nested models. Calling it runs the nodes in dependency order on real tensors.
 """
+import numpy as np
+
+from ...core.tensor import Tensor
 from ..layers.input_layer import InputLayer
 from ..layers.keras_tensor import KerasTensor, flatten, pack_like
 from ..layers.layer import InputSpec, Layer
@@ -134,10 +137,22 @@ class Functional(Model):
 
     @property
     def layers(self):
+        """The model's layers (operation nodes of KerasTensor arithmetic excluded, as Keras)."""
+        from ..ops import Operation
+        return [op for op in self._operations if not isinstance(op, Operation)]
+
+    @property
+    def operations(self):
+        """Every node's layer or operation, in graph order."""
         return list(self._operations)
 
     def call(self, inputs, training=None, mask=None):
-        values = dict(zip(map(id, self.inputs), self._flat_inputs(inputs)))
+        flat_inputs = self._flat_inputs(inputs)
+        if mask is not None:  # as Keras: the masks go onto the inputs, and propagate from there
+            for tensor, one in zip(flat_inputs, flatten(mask)):
+                if one is not None and isinstance(tensor, Tensor):
+                    tensor._keras_mask = one
+        values = dict(zip(map(id, self.inputs), flat_inputs))
         for node in self._run_nodes:
             node.run(values, training)
         outputs = [values[id(t)] for t in self.outputs]
@@ -194,6 +209,18 @@ class Functional(Model):
                 return {"class_name": "__keras_tensor__",
                         "config": {"shape": value.shape, "dtype": value.dtype,
                                    "keras_history": node_key(value)}}
+            if isinstance(value, slice):
+                return {"class_name": "__slice__",
+                        "config": {"start": serialize_arg(value.start),
+                                   "stop": serialize_arg(value.stop),
+                                   "step": serialize_arg(value.step)}}
+            if value is Ellipsis:
+                return {"class_name": "__ellipsis__", "config": {}}
+            if isinstance(value, np.ndarray) and value.ndim > 0:
+                return {"class_name": "__numpy__",
+                        "config": {"value": value.tolist(), "dtype": value.dtype.name}}
+            if isinstance(value, (np.ndarray, np.generic)):
+                return value.item()
             if isinstance(value, (list, tuple)):
                 return type(value)(serialize_arg(v) for v in value)
             if isinstance(value, dict):
@@ -233,9 +260,18 @@ class Functional(Model):
                 pending.append((layer, node_data))
 
         def resolve(value):
-            if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+            kind = value.get("class_name") if isinstance(value, dict) else None
+            if kind == "__keras_tensor__":
                 name, node_index, tensor_index = value["config"]["keras_history"]
                 return produced[name][node_index][tensor_index]
+            if kind == "__numpy__":
+                return np.array(value["config"]["value"], dtype=value["config"]["dtype"])
+            if kind == "__slice__":
+                parts = value["config"]
+                return slice(resolve(parts["start"]), resolve(parts["stop"]),
+                             resolve(parts["step"]))
+            if kind == "__ellipsis__":
+                return Ellipsis
             if isinstance(value, list):
                 return [resolve(v) for v in value]
             if isinstance(value, tuple):

@@ -5,6 +5,7 @@ with Keras's training methods (`Trainer`: compile / fit / evaluate / predict) an
 from ...core.autograd import no_grad
 from ...core.creation import zeros
 from ...core.tensor import Tensor
+from .. import _devices
 from ..layers.keras_tensor import KerasTensor, map_structure
 from ..layers.layer import Layer
 from ..trainer import Trainer
@@ -22,7 +23,7 @@ def map_structure_shapes(shapes):
         return {key: map_structure_shapes(value) for key, value in shapes.items()}
     if isinstance(shapes, (list, tuple)) and shapes and isinstance(shapes[0], (list, tuple)):
         return [map_structure_shapes(value) for value in shapes]
-    return zeros(*(1 if d is None else int(d) for d in shapes))
+    return zeros(*(1 if d is None else int(d) for d in shapes), device=_devices.weight_device())
 
 
 class Model(Trainer, Layer):

@@ -1,6 +1,7 @@
 """`keras.Sequential`: a stack of layers, each feeding the next. With `keras.Input` (or
 `input_shape=` on the first layer) it builds at once; without, on the first call or `fit`,
 from the data's shape."""
+from ...core.tensor import Tensor
 from ..layers.input_layer import InputLayer
 from ..layers.keras_tensor import KerasTensor, unique_name
 from ..layers.layer import Layer
@@ -98,7 +99,10 @@ class Sequential(Model):
         self.built = True
 
     def call(self, inputs, training=None, mask=None):
-        # `training` reaches the layers through the call context set by Layer.__call__
+        # `training` reaches the layers through the call context set by Layer.__call__; a mask
+        # rides on the input as `_keras_mask` and each layer passes it on (Keras's rule)
+        if mask is not None and isinstance(inputs, Tensor):
+            inputs._keras_mask = mask
         for layer in self._modules.values():
             inputs = layer(inputs)
         return inputs

@@ -10,9 +10,14 @@ def _module_of(cls):
     from .functional import Functional
     from .model import Model
     from .sequential import Sequential
+    from ..ops import Operation
+    if issubclass(cls, Operation):
+        return cls._keras_module, cls.__name__
     if getattr(layers_module, cls.__name__, None) is cls:
         return "keras.layers", None
-    if cls in (Model, Sequential, Functional):
+    if cls is Functional:  # Keras files it under its own module (Model / Sequential: "keras")
+        return "keras.src.models.functional", "Functional"
+    if cls in (Model, Sequential):
         return "keras", None
     return cls.__module__, cls.__name__
 
@@ -63,6 +68,12 @@ def _lookup(class_name, registered_name, custom_objects):
 
 def deserialize_layer(entry, custom_objects=None):
     """The layer an entry of `serialize_layer` describes, built again when it was built."""
+    if str(entry.get("module", "")).startswith("keras.src.ops"):
+        from ..ops import OPERATIONS  # an operation node of KerasTensor arithmetic
+        if entry["class_name"] not in OPERATIONS:
+            raise ValueError(f"Unknown operation '{entry['class_name']}' (module "
+                             f"{entry['module']}); dualnet knows {sorted(OPERATIONS)}")
+        return OPERATIONS[entry["class_name"]].from_config(dict(entry.get("config", {})))
     cls = _lookup(entry["class_name"], entry.get("registered_name"), custom_objects)
     config = dict(entry.get("config", {}))
     if "custom_objects" in inspect.signature(cls.from_config).parameters:

@@ -167,7 +167,9 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
                   show_trainable=False, layer_range=None):
     """Print (or hand to `print_fn`, as one string) the summary table of `model`."""
     sequential_like = _is_sequential_like(model)
-    layers = model.layers
+    # a functional model lists its operation nodes too (KerasTensor arithmetic), as Keras does
+    layers = list(getattr(model, "operations", None) or model.layers) if hasattr(
+        model, "_operations") else model.layers
     if sequential_like:
         default_length, positions = 88, positions or [0.45, 0.80, 1.0]
         header = ["Layer (type)", "Output Shape", "Param #"]
