@@ -4,13 +4,15 @@ Reads (fancy indexing, take_along_axis, nonzero) and plain writes are CuPy's gat
 scatters, as cpu.py uses NumPy's. Accumulating writes (index_put with accumulate, scatter_add)
 are a numba.cuda kernel of atomic adds over flattened positions, so repeated indices add up
 (`out[idx] += v` would keep only one of them); masked_fill is a grid-stride kernel.
-Keys reaching these kernels are already validated and normalised, as for cpu.py.
+Keys reaching these kernels are already validated and normalised, as for cpu.py; the position
+arithmetic and the reads and plain writes are positions.py's, written once for both.
 """
 import numpy as np
 from numba import cuda
 
 from ...device import cuda_array_module
 from .._cuda import flat_operand, launch
+from . import positions
 
 xp = cuda_array_module()
 
@@ -41,53 +43,15 @@ def _accumulate(out, positions, values):
     out[...] = (wide != 0) if out.dtype == np.bool_ else wide.astype(out.dtype)
 
 
-def _c_strides(shape):
-    strides, step = [0] * len(shape), 1
-    for d in range(len(shape) - 1, -1, -1):
-        strides[d] = step
-        step *= shape[d]
-    return strides
-
-
-def _along(values, axis, ndim):
-    """A 1-D array reshaped to lie along `axis` of an ndim-dimensional broadcast."""
-    return values.reshape((1,) * axis + (-1,) + (1,) * (ndim - axis - 1))
-
-
 def advanced_positions(shape, key):
     """C-order position, in an array of `shape`, of every element of `array[key]` (NumPy's and
-    torch's layout: see cpu.py)."""
-    key = tuple(key) + (slice(None),) * (len(shape) - len(key))
-    strides = _c_strides(shape)
-    indexed = [d for d, k in enumerate(key) if not isinstance(k, slice)]
-    arrays = xp.broadcast_arrays(*[xp.asarray(key[d]) for d in indexed])
-    bshape = arrays[0].shape
-    linear = xp.zeros(bshape, np.int64)
-    for array, d in zip(arrays, indexed):
-        linear += array.astype(np.int64) * strides[d]
-    rest = [d for d in range(len(shape)) if d not in indexed]
-    if indexed[-1] - indexed[0] == len(indexed) - 1:
-        before = [d for d in rest if d < indexed[0]]
-    else:
-        before = []
-    after = rest[len(before):]
-    ndim = len(before) + len(bshape) + len(after)
-    linear = linear.reshape((1,) * len(before) + bshape + (1,) * len(after))
-    for axis, d in enumerate(before):
-        linear = linear + _along(xp.arange(shape[d]) * strides[d], axis, ndim)
-    for axis, d in enumerate(after, start=len(before) + len(bshape)):
-        linear = linear + _along(xp.arange(shape[d]) * strides[d], axis, ndim)
-    return linear
+    torch's layout: see positions.py)."""
+    return positions.advanced_positions(xp, shape, key)
 
 
 def scatter_positions(shape, dim, index):
     """C-order position, in an array of `shape`, that scatter/gather pair with each index entry."""
-    strides = _c_strides(shape)
-    linear = index.astype(np.int64) * strides[dim]
-    for d, n in enumerate(index.shape):
-        if d != dim:
-            linear = linear + _along(xp.arange(n) * strides[d], d, index.ndim)
-    return linear
+    return positions.scatter_positions(xp, shape, dim, index)
 
 
 # --------------------------------------------------------------------------------- reads
@@ -99,55 +63,38 @@ def take(a, key):
 
 def gather(a, dim, index):
     """out[i][j] = a[index[i][j]][j] (dim 0): index may be smaller than `a` off `dim`."""
-    region = tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(index.shape))
-    return xp.take_along_axis(a[region], index, axis=dim)
+    return positions.gather(xp, a, dim, index)
 
 
 def nonzero(a):
     """(n, ndim) int64 coordinates of the non-zero elements, in C order."""
-    return xp.argwhere(a).astype(np.int64, copy=False)
+    return positions.nonzero(xp, a)
 
 
 def nonzero_tuple(a):
-    return tuple(i.astype(np.int64, copy=False) for i in xp.nonzero(xp.atleast_1d(a)))
+    return positions.nonzero_tuple(xp, a)
 
 
 # --------------------------------------------------------------------------------- writes
 
 def index_put(out, basic, advanced, values):
     """out[basic][advanced] = values, broadcast and cast to out's dtype (repeats: last wins)."""
-    target = out[basic]
-    if advanced is None:
-        target[...] = values
-    else:
-        target[advanced] = values
+    positions.index_put(out, basic, advanced, values)
 
 
 def index_put_accumulate(out, advanced, values):
     """out[advanced] += values for a C-contiguous `out`, repeated indices accumulating."""
-    positions = advanced_positions(out.shape, advanced)
-    values = xp.ascontiguousarray(xp.broadcast_to(xp.asarray(values), positions.shape),
-                                  dtype=out.dtype)
-    _accumulate(out.reshape(-1), positions.reshape(-1), values.reshape(-1))
-
-
-def _scatter_source(src, index):
-    if not isinstance(src, xp.ndarray) or src.ndim == 0:
-        return xp.broadcast_to(xp.asarray(src), index.shape)
-    return src[tuple(slice(0, n) for n in index.shape)]
+    positions.index_put_accumulate(xp, _accumulate, out, advanced, values)
 
 
 def scatter(out, dim, index, src):
     """out[index[i][j]][j] = src[i][j] (dim 0) for a C-contiguous `out`."""
-    positions = scatter_positions(out.shape, dim, index)
-    out.reshape(-1)[positions.reshape(-1)] = _scatter_source(src, index).reshape(-1)
+    positions.scatter(xp, out, dim, index, src)
 
 
 def scatter_add(out, dim, index, src):
     """out[index[i][j]][j] += src[i][j] (dim 0) for a C-contiguous `out`."""
-    positions = scatter_positions(out.shape, dim, index)
-    values = xp.ascontiguousarray(_scatter_source(src, index), dtype=out.dtype)
-    _accumulate(out.reshape(-1), positions.reshape(-1), values.reshape(-1))
+    positions.scatter_add(xp, _accumulate, out, dim, index, src)
 
 
 @cuda.jit
