@@ -179,9 +179,12 @@ class _BaseConv(_Conv):
         self.built = True
 
     def call(self, inputs):
+        # activation="relu" (Keras's relu with its defaults) runs fused into the convolution
+        fused = self.activation is activations.relu
         out = convolution(inputs, _torch_weight(self.kernel), self.bias, self.strides,
-                          self._core_padding(), self.dilation_rate, self.groups, self._layout)
-        return self.activation(out)
+                          self._core_padding(), self.dilation_rate, self.groups, self._layout,
+                          relu=fused)
+        return out if fused else self.activation(out)
 
     def compute_output_shape(self, input_shape):
         _check_input_rank(self, input_shape)

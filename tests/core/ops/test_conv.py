@@ -511,3 +511,63 @@ def test_bad_inputs_raise_the_class_torch_raises(call, exc):
     on_torch = types.FunctionType(call.__code__, scope, call.__name__)
     with pytest.raises(exc):
         on_torch()
+
+
+FUSED_CASES = [  # (layout, x shape (channels-first), weight shape, groups, kwargs): every path
+    ("NCHW", (2, 3, 7, 6), (4, 3, 3, 3), 1, dict(padding=1)),
+    ("NHWC", (2, 9, 7, 6), (4, 9, 3, 3), 1, dict(stride=2, padding=1)),  # GEMM rows
+    ("NHWC", (2, 1, 7, 6), (4, 1, 3, 3), 1, dict(padding=1)),  # few channels: transposed
+    ("NHWC", (2, 3, 7, 6), (4, 3, 2, 2), 1, dict(stride=(2, 1), dilation=2)),
+    ("NHWC", (2, 8, 5, 5), (4, 8, 1, 1), 1, {}),  # pointwise
+    ("NCHW", (2, 4, 6, 6), (4, 1, 3, 3), 4, dict(padding=1)),  # direct (depthwise)
+    ("NHWC", (2, 4, 6, 6), (8, 1, 3, 3), 4, dict(padding=1)),
+]
+
+
+@pytest.mark.parametrize("layout,x_shape,w_shape,groups,kwargs", FUSED_CASES)
+def test_fused_relu_is_relu_of_the_convolution(layout, x_shape, w_shape, groups, kwargs):
+    """convolution(..., relu=True) (Keras's activation="relu") equals relu(convolution(...)) in
+    value and gradient, and its gradient passes gradcheck and gradgradcheck."""
+    x = RNG.standard_normal(x_shape)
+    data = np.ascontiguousarray(_to_last(x)) if layout == "NHWC" else x
+    w, b = RNG.standard_normal(w_shape), RNG.standard_normal(w_shape[0])
+    results = []
+    for fused in (False, True):
+        xt, wt, bt = (dn.tensor(a, requires_grad=True) for a in (data, w, b))
+        out = convolution(xt, wt, bt, groups=groups, layout=layout, relu=fused, **kwargs)
+        out = out if fused else F.relu(out)
+        (out * out).sum().backward()
+        results.append([out.detach().numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()])
+    assert (results[1][0] == 0).any() and (results[1][0] > 0).any()
+    for plain, fused in zip(*results):
+        np.testing.assert_allclose(fused, plain, rtol=1e-12, atol=1e-12)
+    small = dn.tensor(data[:1], requires_grad=True)
+    wt, bt = dn.tensor(w, requires_grad=True), dn.tensor(b, requires_grad=True)
+    f = lambda a, c, d: convolution(a, c, d, groups=groups, layout=layout, relu=True, **kwargs)
+    assert dn.autograd.gradcheck(f, (small, wt, bt))
+    assert dn.autograd.gradgradcheck(f, (small, wt, bt))
+
+
+@pytest.mark.parametrize("channels", [1, 3, 7])
+@pytest.mark.parametrize("kwargs", [dict(padding=1), dict(stride=2, dilation=2, padding=2),
+                                    dict(stride=(3, 1), padding=((0, 2), (1, 0)))])
+def test_few_channel_columns_match_the_channels_first_path(channels, kwargs):
+    """Channels-last convolutions of fewer than 8 channels unroll their input transposed; they
+    agree with the channels-first path (other kernels) in output and both gradients."""
+    x = RNG.standard_normal((3, channels, 9, 8))
+    w = RNG.standard_normal((5, channels, 3, 3))
+    g = None
+    results = []
+    for layout in ("NCHW", "NHWC"):
+        data = np.ascontiguousarray(_to_last(x)) if layout == "NHWC" else x
+        xt, wt = dn.tensor(data, requires_grad=True), dn.tensor(w, requires_grad=True)
+        out = convolution(xt, wt, layout=layout, **kwargs)
+        if g is None:
+            g = RNG.standard_normal(tuple(out.shape))
+        out.backward(dn.tensor(np.ascontiguousarray(_to_last(g)) if layout == "NHWC" else g))
+        got, grad_x = out.detach().numpy(), xt.grad.numpy()
+        if layout == "NHWC":
+            got, grad_x = _from_last(got), _from_last(grad_x)
+        results.append([got, grad_x, wt.grad.numpy()])
+    for first, last in zip(*results):
+        np.testing.assert_allclose(last, first, rtol=1e-12, atol=1e-12)

@@ -115,8 +115,9 @@ def _blocks(weight, groups):
         yield rows_out, slice(g * ckk, (g + 1) * ckk), wmat[rows_out]
 
 
-def conv_forward(x, weight, bias, geom, out):
-    """out = conv(x, weight) + bias, in geom.layout; weight is torch's (OC, C/G, kh, kw)."""
+def conv_forward(x, weight, bias, geom, out, relu=False):
+    """out = conv(x, weight) + bias, in geom.layout; weight is torch's (OC, C/G, kh, kw). With
+    `relu`, out = max(out, 0) in place."""
     n, oc = x.shape[0], weight.shape[0]
     pixels = geom.out_size[0] * geom.out_size[1]
     cols = _columns(x, geom)
@@ -129,7 +130,7 @@ def conv_forward(x, weight, bias, geom, out):
                 out2[:, rows_out] = xp.matmul(cols[:, rows_col], wg.T)
         if bias is not None:
             out2 += bias
-        return out
+        return xp.maximum(out, 0, out=out) if relu else out
     out3 = out.reshape(n, oc, pixels)
     if geom.groups == 1:
         xp.matmul(weight.reshape(oc, -1), cols, out=out3)
@@ -138,7 +139,7 @@ def conv_forward(x, weight, bias, geom, out):
             out3[:, rows_out] = xp.matmul(wg, cols[:, rows_col])
     if bias is not None:
         out3 += bias.reshape(oc, 1)
-    return out
+    return xp.maximum(out, 0, out=out) if relu else out
 
 
 def conv_input_grad(grad, weight, geom, out):

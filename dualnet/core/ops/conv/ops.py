@@ -24,6 +24,7 @@ from ...dispatch import kernels
 from ...dtypes import float16, float32
 from ...tensor import Tensor
 from .._common import check_same_device
+from ..elementwise.ops import ReluBackward
 from ..reduction.ops import sum as _sum
 from ..shape.ops import reshape
 from .geometry import LAYOUTS, freeze, plan, planned
@@ -67,21 +68,23 @@ def _bias_grad(grad, geom):
 
 class Conv(Function):
     """y = conv(x, W) + b: y[n, o] = b[o] + sum_{c in o's group, i, j} W[o, c, i, j] *
-    x[n, c, oh*s - p + i*d, ow*s - p + j*d] (zero outside x)."""
+    x[n, c, oh*s - p + i*d, ow*s - p + j*d] (zero outside x); with `relu`, y = max(y, 0) fused
+    into the kernel (Keras's activation="relu"), its gradient taken from the output as relu's."""
 
     _array_forward = True
     opname = "convolution"
 
     @staticmethod
-    def forward(ctx, x, weight, bias, geom):
+    def forward(ctx, x, weight, bias, geom, relu):
         if _recording(ctx):
             ctx.save_for_backward(x, weight)
-            ctx.geom = geom
+            ctx.geom, ctx.relu = geom, relu
+            ctx._save_output = relu
         xa = _array(x)
         out = array_module(x._device).empty(
             _data_shape(geom, xa.shape[0], weight._data.shape[0], geom.out_size), xa.dtype)
         _k(x._device).conv_forward(xa, _array(weight), None if bias is None else _array(bias),
-                                   geom, out)
+                                   geom, out, relu)
         return _finish(out, x)
 
     @staticmethod
@@ -89,9 +92,11 @@ class Conv(Function):
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         geom = ctx.geom
+        if ctx.relu:
+            grad = ReluBackward.apply(grad, ctx.output)
         return (ConvInputGrad.apply(grad, weight, None, geom) if need_x else None,
                 ConvWeightGrad.apply(x, grad, geom) if need_w else None,
-                _bias_grad(grad, geom) if need_b else None, None)
+                _bias_grad(grad, geom) if need_b else None, None, None)
 
 
 class ConvInputGrad(Function):
@@ -120,7 +125,7 @@ class ConvInputGrad(Function):
         grad, weight = ctx.saved_tensors
         need_g, need_w, need_b = ctx.needs_input_grad[:3]
         geom = ctx.geom
-        return (Conv.apply(grad_z, weight, None, geom) if need_g else None,
+        return (Conv.apply(grad_z, weight, None, geom, False) if need_g else None,
                 ConvWeightGrad.apply(grad_z, grad, geom) if need_w else None,
                 _bias_grad(grad_z, geom) if need_b else None, None)
 
@@ -150,7 +155,7 @@ class ConvWeightGrad(Function):
         need_x, need_g = ctx.needs_input_grad[:2]
         geom = ctx.geom
         return (ConvInputGrad.apply(grad, grad_v, None, geom) if need_x else None,
-                Conv.apply(x, grad_v, None, geom) if need_g else None, None)
+                Conv.apply(x, grad_v, None, geom, False) if need_g else None, None)
 
 
 def _check_tensors(op, input, weight, bias, layout):
@@ -203,10 +208,11 @@ def _unflatten(out, layout, unbatched):
 
 # ------------------------------------------------------------------------------ core ops
 
-def _convolution(op, input, weight, bias, stride, padding, dilation, groups, layout, core):
+def _convolution(op, input, weight, bias, stride, padding, dilation, groups, layout, core,
+                 relu=False):
     x, w, geom, unbatched = _conv_args(op, input, weight, bias, stride, padding, dilation,
                                        groups, layout, core=core)
-    return _unflatten(Conv.apply(x, w, bias, geom), layout, unbatched)
+    return _unflatten(Conv.apply(x, w, bias, geom, relu), layout, unbatched)
 
 
 def _convolution_transpose(op, input, weight, bias, stride, padding, output_padding, groups,
@@ -218,12 +224,13 @@ def _convolution_transpose(op, input, weight, bias, stride, padding, output_padd
 
 
 def convolution(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
-                layout="NCHW"):
+                layout="NCHW", relu=False):
     """The core convolution under conv1d / conv2d and Keras's Conv1D / Conv2D.
 
     `layout` is "NCHW" / "NHWC" (2-D) or "NCL" / "NLC" (1-D); weight is (out, in / groups,
     *kernel) in every layout. `padding` also takes 'same' with any stride (TensorFlow's rule)
-    and explicit ((top, bottom), (left, right)) pairs.
+    and explicit ((top, bottom), (left, right)) pairs. `relu=True` returns relu(conv(...)) with
+    the relu fused into the kernel (no pass of its own over the output).
 
     >>> import dualnet as dn
     >>> x = dn.ones(1, 5, 5, 2)
@@ -231,7 +238,7 @@ def convolution(input, weight, bias=None, stride=1, padding=0, dilation=1, group
     dualnet.Size([1, 3, 3, 3])
     """
     return _convolution("convolution", input, weight, bias, stride, padding, dilation, groups,
-                        layout, True)
+                        layout, True, bool(relu))
 
 
 def convolution_transpose(input, weight, bias=None, stride=1, padding=0, output_padding=0,

@@ -122,6 +122,8 @@ def _max_planes(x, taps, h_first, h_count, w_first, w_count, h_step, w_step, low
 @_two_builds
 def _max_channels_last(x, h_first, h_count, w_first, w_count, h_step, w_step, lowest, out,
                        indices):
+    # the channel loop compares and selects without branches (NaN takes the max, the last NaN
+    # wins), which LLVM vectorises across the contiguous channels
     width, channels, rows = x.shape[2], x.shape[3], out.shape[1]
     for task in prange(x.shape[0] * rows):
         n, oh = task // rows, task % rows
@@ -129,17 +131,19 @@ def _max_channels_last(x, h_first, h_count, w_first, w_count, h_step, w_step, lo
         for ow in range(out.shape[2]):
             w0 = w_first[ow]
             best, arg = out[n, oh, ow], indices[n, oh, ow]
-            best[:] = lowest
-            arg[:] = h0 * width + w0
+            first = h0 * width + w0
+            for c in range(channels):
+                best[c], arg[c] = lowest, first
             for i in range(h_count[oh]):
                 ih = h0 + i * h_step
                 for j in range(w_count[ow]):
                     iw = w0 + j * w_step
+                    src, pos = x[n, ih, iw], ih * width + iw
                     for c in range(channels):
-                        value = x[n, ih, iw, c]
-                        if value > best[c] or value != value:
-                            best[c] = value
-                            arg[c] = ih * width + iw
+                        value, top = src[c], best[c]
+                        take = (value > top) | (value != value)
+                        best[c] = value if take else top
+                        arg[c] = pos if take else arg[c]
 
 
 @_two_builds
@@ -159,12 +163,15 @@ def _max_backward_planes(grad_out, indices, grad_in):
 @_two_builds
 def _max_backward_channels_last(grad_out, indices, grad_in):
     # grad_out, indices: (N, outputs, C); grad_in: (N, H * W, C)
-    zero = grad_in.dtype.type(0)
+    zero, channels = grad_in.dtype.type(0), grad_in.shape[2]
     for n in prange(grad_in.shape[0]):
-        grad_in[n, :, :] = zero
+        plane = grad_in[n].reshape(-1)
+        for k in range(plane.size):
+            plane[k] = zero
         for o in range(grad_out.shape[1]):
-            for c in range(grad_out.shape[2]):
-                grad_in[n, indices[n, o, c], c] += grad_out[n, o, c]
+            grads, where = grad_out[n, o], indices[n, o]
+            for c in range(channels):
+                plane[where[c] * channels + c] += grads[c]
 
 
 # --------------------------------------------------------------------------- average pooling

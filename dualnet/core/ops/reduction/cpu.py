@@ -32,12 +32,46 @@ _FASTMATH = set(REDUCTION_FASTMATH)
 
 # --------------------------------------------------------------------------- plain reductions
 
+def _leading_rows(a, axes, out):
+    """(rows, cols) when `axes` are a's leading axes over rows of at most _SHORT_ROW floats
+    (a bias gradient: the (N, H, W) of (N, H, W, C)): NumPy adds such rows one at a time, at
+    ~30 ns a row (3.7 ms for (128, 26, 26, 32) float32, where `_sum_leading` takes ~0.6 ms)."""
+    k = len(axes)
+    if (0 < k < a.ndim and axes == tuple(range(k)) and a.dtype == out.dtype
+            and a.dtype.kind == "f" and a.dtype.itemsize >= 4 and a.flags.c_contiguous):
+        cols = a.size // max(1, math.prod(a.shape[:k]))
+        rows = a.size // cols if cols else 0
+        if 0 < cols <= _SHORT_ROW and rows >= _MANY_ROWS:
+            return rows, cols
+    return None
+
+
+_SHORT_ROW, _MANY_ROWS = 1024, 64
+
+
+@numba.njit(cache=True)
+def _sum_leading(a, out):
+    """out[c] = sum over r of a[r, c], accumulated in float64 (as exact as NumPy's pairwise
+    sum, and each row one vectorised pass over the accumulator)."""
+    acc = np.zeros(a.shape[1], np.float64)
+    for r in range(a.shape[0]):
+        row = a[r]
+        for c in range(acc.size):
+            acc[c] += row[c]
+    for c in range(acc.size):
+        out[c] = acc[c]
+
+
 def sum(a, axes, keepdims, out):
+    shape = _leading_rows(a, axes, out)
+    if shape is not None:
+        _sum_leading(a.reshape(shape), out.reshape(shape[1]))
+        return out
     return np.add.reduce(a, axis=axes, dtype=out.dtype, keepdims=keepdims, out=out)
 
 
 def mean(a, axes, keepdims, count, out):
-    np.add.reduce(a, axis=axes, dtype=out.dtype, keepdims=keepdims, out=out)
+    sum(a, axes, keepdims, out)
     with np.errstate(invalid="ignore"):  # the mean of nothing is NaN, as in torch
         return np.divide(out, out.dtype.type(count), out=out)
 
