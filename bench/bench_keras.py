@@ -92,7 +92,7 @@ if framework == "dualnet" and workload == "mlp":
     # fit and the hand loop epoch by epoch in turns (which goes first alternating), so that
     # each pair shares the machine's state; the overhead is the median of the pairs' ratios
     hand, ratios = [], []
-    for turn in range(8):
+    for turn in range(20):
         times = {}
         for name in (("fit", "hand") if turn % 2 else ("hand", "fit")):
             start = time.perf_counter()
@@ -151,7 +151,7 @@ def main(argv=None):
     if hand and overhead is not None:
         print(f"\nfit's own overhead on the MLP (progress bar off, metrics and callbacks on): "
               f"{overhead * 100:.1f}% of a step (median over rounds of the median ratio of "
-              f"8 fit / hand-written-loop epoch pairs run in turns; the same step by hand "
+              f"20 fit / hand-written-loop epoch pairs run in turns; the same step by hand "
               f"{hand:.0f} img/s; target under 5%)")
     print()
 

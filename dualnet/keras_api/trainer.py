@@ -77,7 +77,7 @@ def _to_tensor(array, device=None):
     given (the device of the model's weights)."""
     if not isinstance(array, Tensor):
         array = from_numpy(np.ascontiguousarray(array))
-    return array if device is None else array.to(device)
+    return array if device is None or array.device == device else array.to(device)
 
 
 def _host(value):

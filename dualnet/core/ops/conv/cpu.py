@@ -29,6 +29,7 @@ kernel between two GEMMs (Numba's OpenMP pool) costs ~7 ms per switch here, as e
 spinning threads wait out the other's (measured); the copies are a small share of the time.
 Depthwise-like convolutions (few channels per group) take the direct loops of cpu_direct.py.
 """
+import numba
 import numpy as np
 
 from ...config import (CONV_DIRECT_MAX_CHANNELS, CONV_SCRATCH_BYTES, CONV_WIDE_MAX_WASTE)
@@ -357,3 +358,30 @@ def conv_weight_grad(x, grad, geom, out):
     out[...] = acc_t.reshape(groups, kh, kw, cg, per_out).transpose(0, 4, 3, 1, 2).reshape(
         oc, cg, kh, kw)
     return out
+
+
+# ------------------------------------------------------------------- fused relu backward
+
+def relu_bias_grad(grad, out, result, bias_grad):
+    """The backward of a channels-last convolution fused with relu, in one pass: result = grad
+    where the relu output `out` is positive (or NaN) else grad * 0 (relu's backward), and
+    bias_grad = result summed over every axis but the last (the bias gradient). Separately, the
+    bias sum is a second pass over the layer's whole gradient (1.5 ms a step for the Keras MNIST
+    convnet's first layer)."""
+    channels = grad.shape[-1]
+    _relu_bias_rows(grad.reshape(-1, channels), out.reshape(-1, channels),
+                    result.reshape(-1, channels), bias_grad)
+
+
+@numba.njit(cache=True)
+def _relu_bias_rows(grad, out, result, bias_grad):
+    acc = np.zeros(grad.shape[1], np.float64)
+    zero = grad.dtype.type(0)
+    for r in range(grad.shape[0]):
+        g, o, dst = grad[r], out[r], result[r]
+        for c in range(acc.size):
+            value = g[c] if not o[c] <= zero else g[c] * zero  # as the relu_backward kernel
+            dst[c] = value
+            acc[c] += value
+    for c in range(acc.size):
+        bias_grad[c] = acc[c]

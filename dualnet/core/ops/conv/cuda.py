@@ -179,3 +179,10 @@ def conv_weight_grad(x, grad, geom, out):
         # one batched product per group, summed over the images
         acc[rows_out] = xp.matmul(grad3[:, rows_out], cols[:, rows_col].transpose(0, 2, 1)).sum(0)
     return out
+
+
+def relu_bias_grad(grad, out, result, bias_grad):
+    """The backward of a channels-last convolution fused with relu: result = grad where `out`
+    is positive (or NaN) else grad * 0, bias_grad = result summed over all axes but the last."""
+    xp.multiply(grad, ~(out <= 0), out=result)
+    xp.sum(result.reshape(-1, result.shape[-1]), axis=0, out=bias_grad)

@@ -18,7 +18,7 @@ Three Functions serve each other's gradients: for y = conv(x, W),
 and the backward of each of those is again made of the three, so second derivatives (gradient
 penalties, gradgradcheck) come for free. conv_transpose2d *is* ConvInputGrad with a bias.
 """
-from ...autograd import Function
+from ...autograd import Function, is_grad_enabled
 from ...device import array_module
 from ...dispatch import kernels
 from ...dtypes import float16, float32
@@ -66,6 +66,18 @@ def _bias_grad(grad, geom):
     return _sum(grad, dims)
 
 
+def _relu_bias_grad(grad, out):
+    """(relu's backward of grad at the output `out`, its sum over all but the channel axis) of
+    a channels-last convolution with a fused relu, in one kernel pass (no graph: plain backward)."""
+    g, o = _array(grad), _array(out)
+    xp = array_module(grad._device)
+    result, bias = xp.empty_like(g), xp.empty(g.shape[-1], g.dtype)
+    _k(grad._device).relu_bias_grad(g, o, result, bias)
+    wrap = lambda a: Tensor._make(_finish(a, grad), grad._device, grad._dtype, False, None, 0,
+                                  None)  # noqa: E731
+    return wrap(result), wrap(bias)
+
+
 class Conv(Function):
     """y = conv(x, W) + b: y[n, o] = b[o] + sum_{c in o's group, i, j} W[o, c, i, j] *
     x[n, c, oh*s - p + i*d, ow*s - p + j*d] (zero outside x); with `relu`, y = max(y, 0) fused
@@ -92,11 +104,15 @@ class Conv(Function):
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         geom = ctx.geom
-        if ctx.relu:
+        bias_grad = None
+        if ctx.relu and need_b and geom.layout == "NHWC" and not is_grad_enabled():
+            grad, bias_grad = _relu_bias_grad(grad, ctx.output)  # one pass for both
+        elif ctx.relu:
             grad = ReluBackward.apply(grad, ctx.output)
+        if need_b and bias_grad is None:
+            bias_grad = _bias_grad(grad, geom)
         return (ConvInputGrad.apply(grad, weight, None, geom) if need_x else None,
-                ConvWeightGrad.apply(x, grad, geom) if need_w else None,
-                _bias_grad(grad, geom) if need_b else None, None, None)
+                ConvWeightGrad.apply(x, grad, geom) if need_w else None, bias_grad, None, None)
 
 
 class ConvInputGrad(Function):
