@@ -52,6 +52,18 @@ def _to_numpy(value):
     return value
 
 
+def _input_batch(value):
+    """An input batch from an iterable: a tensor stays a tensor on its device (a DataLoader's
+    GPU batch goes to the model without a trip through host memory), in Keras's float32 when
+    it holds floats or bools; anything else becomes a NumPy array as `_to_numpy` makes it."""
+    if not isinstance(value, Tensor):
+        return _to_numpy(value)
+    value = value.detach()
+    kind = value.dtype.np.kind
+    return value.float() if (kind == "f" and value.dtype.np != np.float32) or kind == "b" \
+        else value
+
+
 def _map(fn, structure):
     if structure is None:
         return None
@@ -183,7 +195,7 @@ class _IterableData:
                                  f"(x, y, sample_weight); got a sequence of {len(batch)} items")
         else:
             x, y, sample_weight = batch, None, None
-        x = _map(_to_numpy, x)
+        x = _map(_input_batch, x)
         y = _map(_to_numpy, y)
         sample_weight = _map(_to_numpy, sample_weight)
         if self.class_weight is not None and y is not None and sample_weight is None:

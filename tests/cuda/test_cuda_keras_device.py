@@ -72,6 +72,37 @@ def test_dataloader_and_dict_batches_go_to_the_weights():
     assert functional.predict({"features": x}, verbose=0).shape == (16, 2)
 
 
+def test_gpu_batches_of_a_dataloader_stay_on_the_gpu(monkeypatch):
+    """A DataLoader over GPU tensors feeds fit / evaluate without copying x to the host and
+    back: the input batch reaches the model as the loader's tensor (float64 cast to float32)."""
+    x, y = _data()
+    loader = DataLoader(TensorDataset(dn.tensor(x.astype(np.float64), device="cuda"),
+                                      dn.tensor(y, device="cuda")), batch_size=8)
+    model = _model()
+    seen = []
+    call = type(model).__call__
+
+    def spy(self, inputs, *args, **kwargs):
+        seen.append(inputs)
+        return call(self, inputs, *args, **kwargs)
+
+    monkeypatch.setattr(type(model), "__call__", spy)
+    to_host = dn.Tensor.cpu
+    hosted = []
+    monkeypatch.setattr(dn.Tensor, "cpu", lambda t: hosted.append(t.shape) or to_host(t))
+    history = model.fit(loader, epochs=2, verbose=0).history
+    assert len(history["loss"]) == 2 and np.isfinite(history["loss"]).all()
+    assert seen and all(isinstance(t, dn.Tensor) and t.device.type == "cuda"
+                        and t.dtype == dn.float32 for t in seen)
+    assert (8, 4) not in hosted  # labels (and predictions, for metrics) may visit the host
+    monkeypatch.undo()
+    with keras.device("cpu"):
+        reference = _model()
+    reference.set_weights(model.get_weights())
+    np.testing.assert_allclose(model.evaluate(loader, verbose=0),
+                               reference.evaluate(x, y, batch_size=8, verbose=0), rtol=1e-5)
+
+
 def test_model_to_cpu_is_honoured():
     x, y = _data()
     model = _model().to("cpu")
