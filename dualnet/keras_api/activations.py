@@ -57,10 +57,16 @@ def relu6(x):
 
 
 def softmax(x, axis=-1):
-    """exp(x) / sum(exp(x)) along `axis` (an int or a tuple of ints)."""
+    """exp(x) / sum(exp(x)) along `axis` (an int or a tuple of ints).
+
+    As in Keras, the output keeps its logits (`_keras_logits`, with the axis): the
+    cross-entropy losses given such an output compute from the logits in one fused kernel,
+    as Keras's TensorFlow backend does, instead of log(clip(p))."""
     x = _tensor(x)
     if isinstance(axis, int):
-        return F.softmax(x, dim=axis)
+        out = F.softmax(x, dim=axis)
+        out._keras_logits = (x, axis % x.ndim if x.ndim else axis)
+        return out
     # a tuple of axes: move them last, flatten them into one, softmax, and undo the moves
     axes = sorted(a % x.ndim for a in axis)
     rest = [a for a in range(x.ndim) if a not in axes]

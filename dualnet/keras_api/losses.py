@@ -125,8 +125,19 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     return _sparse_ce(y_true, y_pred, from_logits, axis, "none", ignore_class)
 
 
+def _logits_of(y_pred, from_logits, axis):
+    """(y_pred, from_logits), or (its logits, True) when y_pred is the output of Keras's softmax
+    along `axis` (Keras's TensorFlow backend takes the same shortcut: one fused, stable kernel;
+    the results differ from log(clip(p)) only where p was clipped, below 1e-7)."""
+    cached = getattr(y_pred, "_keras_logits", None)
+    if cached is None or from_logits or not isinstance(axis, int):
+        return y_pred, from_logits
+    logits, softmax_axis = cached
+    return (logits, True) if softmax_axis == axis % y_pred.ndim else (y_pred, from_logits)
+
+
 def _sparse_ce(y_true, y_pred, from_logits, axis, reduction, ignore_class=None):
-    y_pred = _tensor(y_pred)
+    y_pred, from_logits = _logits_of(_tensor(y_pred), from_logits, axis)
     y_true = _tensor(y_true, floating=False)
     if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
         y_true = y_true.squeeze(-1)
@@ -154,6 +165,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
         raise ValueError(f"categorical_crossentropy: y_true and y_pred must have the same "
                          f"shape, got y_true {tuple(y_true.shape)} and y_pred "
                          f"{tuple(y_pred.shape)}")
+    y_pred, from_logits = _logits_of(y_pred, from_logits, axis)
     if from_logits:
         return _loss.cross_entropy_dim(y_pred, y_true, axis, reduction="none",
                                        label_smoothing=label_smoothing)

@@ -92,3 +92,54 @@ def test_get_and_errors():
         losses.MeanSquaredError(reduction="average")
     with pytest.raises(ValueError, match=r"label 7 .* 4 classes"):
         losses.SparseCategoricalCrossentropy()(np.array([0, 7]), dn.tensor(_probs()[:2]))
+
+
+def _softmax_output(logits, axis=-1):
+    from dualnet.keras_api import activations
+
+    x = dn.tensor(logits, requires_grad=True)
+    return x, activations.softmax(x, axis=axis)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_crossentropy_of_a_softmax_output_uses_its_logits(sparse):
+    """As Keras's TensorFlow backend: the loss of a softmax output is computed from the logits
+    that softmax kept (one stable kernel). Where no probability is clipped it equals the
+    probability formula, value and gradient; where one is (p < 1e-7) the loss stays exact
+    instead of capping at -log(1e-7), and the gradient does not vanish."""
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((6, 5))
+    labels = rng.integers(0, 5, 6)
+    y_true = labels if sparse else np.eye(5)[labels]
+    fn = losses.sparse_categorical_crossentropy if sparse else losses.categorical_crossentropy
+    x, probs = _softmax_output(logits)
+    fused = fn(y_true, probs)
+    fused.sum().backward()
+    plain_x = dn.tensor(logits, requires_grad=True)
+    plain_probs = dn.softmax(plain_x, dim=-1)  # no kept logits: the probability formula
+    assert getattr(plain_probs, "_keras_logits", None) is None
+    plain = fn(y_true, plain_probs)
+    plain.sum().backward()
+    np.testing.assert_allclose(fused.detach().numpy(), plain.detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(x.grad.numpy(), plain_x.grad.numpy(), rtol=1e-8, atol=1e-12)
+
+    saturated = np.zeros((1, 5))
+    saturated[0, 1] = 40.0  # p(class 0) ~ 4e-18, clipped to 1e-7 by the probability formula
+    target = np.array([0]) if sparse else np.eye(5)[[0]]
+    x, probs = _softmax_output(saturated)
+    value = fn(target, probs)
+    value.sum().backward()
+    np.testing.assert_allclose(value.detach().numpy(), [40.0], rtol=1e-9)
+    assert np.abs(x.grad.numpy()).max() > 0.5
+    capped = fn(target, dn.softmax(dn.tensor(saturated), dim=-1))
+    np.testing.assert_allclose(capped.numpy(), [-np.log(1e-7)], rtol=1e-6)
+
+
+def test_crossentropy_along_another_axis_than_the_softmax_uses_the_probabilities():
+    rng = np.random.default_rng(1)
+    logits = rng.standard_normal((4, 4))
+    _, probs = _softmax_output(logits, axis=0)
+    y_true = np.eye(4)[[0, 1, 2, 3]]
+    got = losses.categorical_crossentropy(y_true, probs, axis=-1)
+    want = losses.categorical_crossentropy(y_true, dn.softmax(dn.tensor(logits), dim=0), axis=-1)
+    np.testing.assert_allclose(got.detach().numpy(), want.numpy(), rtol=1e-12)
