@@ -219,6 +219,9 @@ def _batch_norm(g, layer, inputs, outputs, name):
 
 @translates(kl.LayerNormalization)
 def _layer_norm(g, layer, inputs, outputs, name):
+    if layer.rms_scaling:
+        raise _fail(layer, name, "has rms_scaling=True (x / sqrt(var + epsilon), no centring), "
+                                 "which the exporter does not translate")
     x = inputs[0]
     axes = sorted(a % x.ndim for a in layer.axis)
     rest = [d for d in range(x.ndim) if d not in axes]

@@ -1,5 +1,7 @@
 """Keras model -> `nn.Sequential`: each Keras layer becomes the torch layer(s) computing the same
 function, with its weights moved into torch's layouts (transposes and gate reorders only)."""
+import warnings
+
 import numpy as np
 
 from ..keras_api import layers as L
@@ -289,6 +291,11 @@ class KerasToNN:
         rank = len(shape)
         if rank > 4:
             raise _layer_error(layer, f"normalizes a rank-{rank} input; nn has BatchNorm1d/2d")
+        if layer.renorm:
+            warnings.warn(f"port.to_nn: layer '{layer.name}' (BatchNormalization) uses batch "
+                          f"renormalization, which nn's BatchNorm lacks: the ported layer "
+                          f"matches it in inference (eval) only, and trains as plain batch "
+                          f"norm", UserWarning, stacklevel=4)
         channels = layer.moving_mean.shape[0]
         ones, zeros = np.ones(channels, np.float32), np.zeros(channels, np.float32)
         weights = {
@@ -305,6 +312,9 @@ class KerasToNN:
         self.specs.append(Spec("nn", name, (channels,), kwargs, weights))
 
     def _LayerNormalization(self, layer, shape, index):
+        if layer.rms_scaling:
+            raise _layer_error(layer, "has rms_scaling=True (x / sqrt(var + epsilon), no "
+                                      "centring), which no nn layer computes")
         rank = len(shape)
         axes = sorted(a % rank for a in layer.axis)
         if rank == 2 and axes != [1]:

@@ -62,8 +62,6 @@ def test_batch_norm_channels_first_axis_and_errors():
     np.testing.assert_allclose(out, (x - mean) / np.sqrt(var), rtol=1e-4, atol=1e-4)
     with pytest.raises(ValueError, match=r"batch_normalization.*\(4, 5, 2, 2\)"):
         bn(dn.ones(4, 5, 2, 2))
-    with pytest.raises(NotImplementedError, match="renorm"):
-        layers.BatchNormalization(renorm=True)
 
 
 def test_layer_norm_matches_numpy_for_trailing_and_inner_axes():

@@ -492,6 +492,11 @@ def test_unsupported_settings_are_runtime_errors_naming_the_layer(tmp_path):
     with pytest.raises(RuntimeError, match="'MaxPool2d' .*return_indices"):
         dualnet.onnx.export(nn.MaxPool2d(2, return_indices=True), dn.randn(2, 2, 4, 4),
                             tmp_path / "m.onnx")
+    with pytest.warns(UserWarning, match="rms_scaling"):
+        rms = layers.LayerNormalization(rms_scaling=True, name="rms_norm")
+    with pytest.raises(RuntimeError, match="'rms_norm' .*rms_scaling"):
+        dualnet.onnx.export(keras.Sequential([keras.Input(shape=(4,)), rms]), dn.randn(2, 4),
+                            tmp_path / "m.onnx")
 
 
 def test_bad_arguments(tmp_path):

@@ -4,6 +4,8 @@ trip, and a layer without a counterpart is an error that names it."""
 import numpy as np
 import pytest
 
+import dualnet as dn
+
 from dualnet import keras_api as keras
 from dualnet import nn, port
 from dualnet.keras_api import layers
@@ -161,6 +163,23 @@ def test_a_keras_layer_without_counterpart_is_named():
     act = keras.Sequential([keras.Input(shape=(3,)), layers.Activation(lambda t: t * 2)])
     with pytest.raises(ValueError, match="activation .* has no nn counterpart"):
         port.to_nn(act)
+    with pytest.warns(UserWarning, match="rms_scaling"):
+        rms = layers.LayerNormalization(rms_scaling=True)
+    with pytest.raises(ValueError, match=r"\(LayerNormalization\) has rms_scaling=True"):
+        port.to_nn(keras.Sequential([keras.Input(shape=(3,)), rms]))
+
+
+def test_batch_renormalization_ports_with_a_warning_and_matches_in_inference():
+    bn = layers.BatchNormalization(renorm=True, renorm_clipping={"rmax": 2.0, "dmax": 1.0})
+    model = keras.Sequential([keras.Input(shape=(5,)), layers.Dense(4), bn])
+    x = np.random.default_rng(0).standard_normal((16, 5)).astype(np.float32)
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, x[:, :4], epochs=2, batch_size=8, verbose=0)  # the moving statistics move
+    with pytest.warns(UserWarning, match="renormalization.*inference"):
+        net = port.to_nn(model)
+    net.eval()
+    np.testing.assert_allclose(net(dn.tensor(x)).detach().numpy(), model.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.filterwarnings("ignore:Softmax. no dim was given")  # the shape trace runs it
