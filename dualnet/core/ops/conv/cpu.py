@@ -29,10 +29,10 @@ kernel between two GEMMs (Numba's OpenMP pool) costs ~7 ms per switch here, as e
 spinning threads wait out the other's (measured); the copies are a small share of the time.
 Depthwise-like convolutions (few channels per group) take the direct loops of cpu_direct.py.
 """
-import numba
 import numpy as np
 
 from ...config import (CONV_DIRECT_MAX_CHANNELS, CONV_SCRATCH_BYTES, CONV_WIDE_MAX_WASTE)
+from ..reduction.cpu import _sum_leading
 from .cpu_direct import (direct_input_grad_nchw, direct_input_grad_nhwc, direct_nchw,
                          direct_nhwc, direct_weight_grad_nchw, direct_weight_grad_nhwc)
 from .cpu_im2col import (_FEW_CHANNELS, col2im_nchw, col2im_nhwc, col2im_wide, im2col_nchw,
@@ -369,19 +369,5 @@ def relu_bias_grad(grad, out, result, bias_grad):
     bias sum is a second pass over the layer's whole gradient (1.5 ms a step for the Keras MNIST
     convnet's first layer)."""
     channels = grad.shape[-1]
-    _relu_bias_rows(grad.reshape(-1, channels), out.reshape(-1, channels),
-                    result.reshape(-1, channels), bias_grad)
-
-
-@numba.njit(cache=True)
-def _relu_bias_rows(grad, out, result, bias_grad):
-    acc = np.zeros(grad.shape[1], np.float64)
-    zero = grad.dtype.type(0)
-    for r in range(grad.shape[0]):
-        g, o, dst = grad[r], out[r], result[r]
-        for c in range(acc.size):
-            value = g[c] if not o[c] <= zero else g[c] * zero  # as the relu_backward kernel
-            dst[c] = value
-            acc[c] += value
-    for c in range(acc.size):
-        bias_grad[c] = acc[c]
+    _sum_leading(grad.reshape(-1, channels), bias_grad, out.reshape(-1, channels),
+                 result.reshape(-1, channels))

@@ -298,9 +298,16 @@ def erf(a):
 
 # --------------------------------------------------------------------------- fused backward chains
 
+@numba.njit(cache=True, inline="always")
+def _relu_grad(grad, out):
+    """relu's backward for one element, torch's threshold_backward: the gradient passes where
+    the output is positive or NaN (also inlined into fused kernels of other families)."""
+    return grad * (not out <= 0)
+
+
 @_ufunc
 def relu_backward(grad, out):
-    return grad * (not out <= 0)  # torch's threshold_backward: a NaN output passes the gradient
+    return _relu_grad(grad, out)
 
 
 @_ufunc

@@ -26,6 +26,7 @@ from numba.extending import intrinsic, overload
 
 from ...config import EXP_FASTMATH, REDUCTION_FASTMATH
 from .._kernels import two_builds
+from ..elementwise.cpu import _relu_grad
 
 _FASTMATH = set(REDUCTION_FASTMATH)
 
@@ -50,14 +51,23 @@ _SHORT_ROW, _MANY_ROWS = 1024, 64
 
 
 @numba.njit(cache=True)
-def _sum_leading(a, out):
+def _sum_leading(a, out, relu_output=None, masked=None):
     """out[c] = sum over r of a[r, c], accumulated in float64 (as exact as NumPy's pairwise
-    sum, and each row one vectorised pass over the accumulator)."""
+    sum, and each row one vectorised pass over the accumulator). Given `relu_output`, a first
+    goes through relu's backward (`_relu_grad`), written to `masked`: the input and bias
+    gradients of a layer fused with relu in one pass (each use compiles its own loop)."""
     acc = np.zeros(a.shape[1], np.float64)
     for r in range(a.shape[0]):
         row = a[r]
-        for c in range(acc.size):
-            acc[c] += row[c]
+        if relu_output is None:
+            for c in range(acc.size):
+                acc[c] += row[c]
+        else:
+            o, dst = relu_output[r], masked[r]
+            for c in range(acc.size):
+                value = _relu_grad(row[c], o[c])
+                dst[c] = value
+                acc[c] += value
     for c in range(acc.size):
         out[c] = acc[c]
 
