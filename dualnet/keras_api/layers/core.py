@@ -13,6 +13,7 @@ from ...nn import functional as F
 from .. import activations, initializers, regularizers
 from .keras_tensor import KerasTensor
 from .layer import InputSpec, Layer
+from .lora import LoRA
 
 __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Permute", "RepeatVector",
            "Lambda", "Rescaling", "Identity", "Masking"]
@@ -91,15 +92,23 @@ def _check_rank(layer, input_shape, ndim=None, min_ndim=None):
 
 # ----------------------------------------------------------------------------- Dense
 
-class Dense(Layer):
+class Dense(LoRA, Layer):
     """Densely connected layer: output = activation(inputs @ kernel + bias), kernel (in, units).
 
     On an N-D input it acts on the last axis (the same kernel for every leading index).
+    `lora_rank=r` (or `enable_lora(r)` once built) freezes the kernel and learns a low-rank
+    update: kernel = W + (A @ B) * (lora_alpha / r), A (in, r), B (r, units) (see `lora.LoRA`).
 
     >>> import dualnet as dn
     >>> Dense(4)(dn.ones(2, 3)).shape
     dualnet.Size([2, 4])
+    >>> lora = Dense(4, lora_rank=2)
+    >>> _ = lora(dn.ones(2, 3))
+    >>> [tuple(w.shape) for w in lora.weights], len(lora.trainable_weights)
+    ([(3, 4), (4,), (3, 2), (2, 4)], 3)
     """
+
+    _lora_names = ("kernel", "lora_kernel_a", "lora_kernel_b")
 
     def __init__(self, units, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
@@ -111,9 +120,9 @@ class Dense(Layer):
         if (not isinstance(units, numbers.Integral) or isinstance(units, bool)) or units <= 0:
             raise ValueError(f"Dense: received an invalid value for `units`, expected a positive "
                              f"integer. Received: units={units!r}")
-        if lora_rank is not None or quantization_config is not None:
-            raise NotImplementedError("Dense: LoRA (lora_rank) and quantization "
-                                      "(quantization_config) are not supported by dualnet")
+        if quantization_config is not None:
+            raise NotImplementedError("Dense: quantization (the `quantization_config` argument) "
+                                      "is not supported by dualnet")
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
@@ -123,7 +132,13 @@ class Dense(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel_constraint = kernel_constraint
         self.bias_constraint = bias_constraint
-        self.lora_alpha = lora_alpha
+        self._init_lora(lora_rank, lora_alpha)
+
+    @property
+    def kernel(self):
+        """The (in, units) kernel in use: the stored weight, plus the LoRA update once enabled
+        (then a computed tensor, as Keras's `kernel`; the stored weight is `weights[0]`)."""
+        return self._with_lora("kernel")
 
     def build(self, input_shape):
         _check_rank(self, input_shape, min_ndim=2)
@@ -131,6 +146,8 @@ class Dense(Layer):
         if input_dim is None:
             raise ValueError(f'Dense layer "{self.name}": the last dimension of the inputs must '
                              f"be defined. Received: input_shape={tuple(input_shape)}")
+        # add_weight keys it "kernel_1" (the class has a `kernel` property); the assignment
+        # renames it "kernel", where the property reads it back
         self.kernel = self.add_weight(shape=(input_dim, self.units), name="kernel",
                                       initializer=self.kernel_initializer,
                                       regularizer=self.kernel_regularizer,
@@ -141,16 +158,22 @@ class Dense(Layer):
                                     constraint=self.bias_constraint) if self.use_bias else None
         self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
         self.built = True
+        self._lora_after_build()
 
     def call(self, inputs):
         # x @ kernel (+ bias) straight on the (in, out) kernel: one addmm node for 2-D input, and
         # the kernel's gradient comes out C-contiguous (through F.linear and kernel.t() it would be
         # a transposed view, which the optimizer kernel must copy every step)
         inputs = _as_float(inputs, self)
+        kernel = self.kernel
         if self.bias is not None and inputs.ndim == 2:
-            return self.activation(_matmul.addmm(self.bias, inputs, self.kernel))
-        out = _matmul.matmul(inputs, self.kernel)
+            return self.activation(_matmul.addmm(self.bias, inputs, kernel))
+        out = _matmul.matmul(inputs, kernel)
         return self.activation(out if self.bias is None else out + self.bias)
+
+    def quantize(self, mode=None, type_check=True, config=None):
+        raise NotImplementedError(f"Dense: quantize(mode={mode!r}) is not supported by dualnet "
+                                  f"(no quantization modes)")
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
@@ -169,6 +192,8 @@ class Dense(Layer):
             "bias_constraint": self.bias_constraint,
             "quantization_config": None,
         })
+        if self.lora_rank:
+            config.update({"lora_rank": self.lora_rank, "lora_alpha": self.lora_alpha})
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = _serialized(regularizers, self.activity_regularizer)
         return config

@@ -1,30 +1,41 @@
 """Keras's Embedding layer: rows of an `embeddings` weight (input_dim, output_dim), initialised
-uniform(-0.05, 0.05), looked up by integer indices through the core embedding op."""
+uniform(-0.05, 0.05), looked up by integer indices through the core embedding op; LoRA as in
+Keras 3 (`lora_rank=` / `enable_lora`, shared with Dense in `lora.LoRA`)."""
 import numbers
 
 from ...core.dtypes import int64
 from ...nn import functional as F
 from .. import initializers, regularizers
 from .core import _serialized
+from .lora import LoRA
 from .layer import Layer
 
 __all__ = ["Embedding"]
 
 
-class Embedding(Layer):
+class Embedding(LoRA, Layer):
     """Turns indices into dense vectors: output shape = input shape + (output_dim,).
 
     mask_zero=True makes index 0 padding: `compute_mask(inputs)` is `inputs != 0`, which an RNN
-    takes as its `mask=` argument (input_dim must then count the 0).
+    takes as its `mask=` argument (input_dim must then count the 0). `lora_rank=r` (or
+    `enable_lora(r)` once built) freezes the table W and learns W + (A @ B) * (lora_alpha / r),
+    A (input_dim, r), B (r, output_dim).
 
     >>> import dualnet as dn
     >>> Embedding(10, 3)(dn.tensor([[1, 2, 0]])).shape
     dualnet.Size([1, 3, 3])
+    >>> lora = Embedding(10, 3, lora_rank=2)
+    >>> lora.build()
+    >>> [tuple(w.shape) for w in lora.trainable_weights]
+    [(10, 2), (2, 3)]
     """
+
+    _lora_names = ("embeddings", "lora_embeddings_a", "lora_embeddings_b")
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
-                 weights=None, lora_rank=None, lora_alpha=None, **kwargs):
+                 weights=None, lora_rank=None, lora_alpha=None, quantization_config=None,
+                 **kwargs):
         # Keras's `input_length` of older versions is accepted and ignored, as Keras 3 does
         kwargs.pop("input_length", None)
         super().__init__(**kwargs)
@@ -32,24 +43,38 @@ class Embedding(Layer):
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"Embedding: {arg} must be a positive integer, got "
                                  f"{arg}={value!r}")
-        if lora_rank is not None:
-            raise NotImplementedError("Embedding: LoRA (lora_rank) is not supported by dualnet")
+        if quantization_config is not None:
+            raise NotImplementedError("Embedding: quantization (the `quantization_config` "
+                                      "argument) is not supported by dualnet")
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = embeddings_constraint
         self.mask_zero = mask_zero
         self.supports_masking = mask_zero
-        self.lora_alpha = lora_alpha
+        self._init_lora(lora_rank, lora_alpha)
+        if weights is not None and not (isinstance(weights, list) and len(weights) == 1):
+            weights = [weights]  # Keras takes the table alone or as a one-item list
         self._initial_weights = weights
 
+    @property
+    def embeddings(self):
+        """The (input_dim, output_dim) table in use: the stored weight, plus the LoRA update once
+        enabled (then a computed tensor, as Keras's `embeddings`)."""
+        return self._with_lora("embeddings")
+
     def build(self, input_shape=None):
+        if self.built:
+            return
+        # keyed "embeddings_1" by add_weight (the class has an `embeddings` property), renamed
+        # "embeddings" by the assignment
         self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
                                           name="embeddings",
                                           initializer=self.embeddings_initializer,
                                           regularizer=self.embeddings_regularizer,
                                           constraint=self.embeddings_constraint)
         self.built = True
+        self._lora_after_build()
         if self._initial_weights is not None:
             self.set_weights(self._initial_weights)
             self._initial_weights = None
@@ -79,5 +104,12 @@ class Embedding(Layer):
             "activity_regularizer": _serialized(regularizers, self.activity_regularizer),
             "embeddings_constraint": self.embeddings_constraint,
             "mask_zero": self.mask_zero,
+            "quantization_config": None,
         })
+        if self.lora_rank:
+            config.update({"lora_rank": self.lora_rank, "lora_alpha": self.lora_alpha})
         return config
+
+    def quantize(self, mode=None, type_check=True, config=None):
+        raise NotImplementedError(f"Embedding: quantize(mode={mode!r}) is not supported by "
+                                  f"dualnet (no quantization modes)")

@@ -63,8 +63,12 @@ def _is_graph_model(obj):
 def _own_variables(obj, for_loading):
     """The object's own variables in Keras's saving order: those created trainable first, then
     those created non-trainable, each in creation order (for a plain nn.Module: parameters,
-    then persistent buffers)."""
+    then persistent buffers). A layer whose file entries are not its weights says so through
+    `_saved_variables(for_loading)` (a LoRA layer saves its merged kernel, as Keras does)."""
     if "_weight_infos" in getattr(obj, "__dict__", {}):  # a keras_api Layer: creation flags
+        saved = getattr(type(obj), "_saved_variables", None)
+        if saved is not None:
+            return saved(obj, for_loading)
         return obj._own_weights(True) + obj._own_weights(False)
     if isinstance(obj, Module):
         params = [p for p in obj._parameters.values() if p is not None]
