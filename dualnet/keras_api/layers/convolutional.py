@@ -553,35 +553,54 @@ class ZeroPadding2D(Layer):
 
 class UpSampling2D(Layer):
     """Repeats each row size[0] times and each column size[1] times (interpolation="nearest"),
-    or resizes bilinearly to (size[0] * H, size[1] * W) ("bilinear": half-pixel centres, no
-    antialiasing, Keras's image.resize on the torch backend).
+    or resizes to (size[0] * H, size[1] * W) as Keras's image.resize does on the torch backend:
+    torch's interpolate with half-pixel centres and no antialiasing ("bilinear"; "bicubic":
+    Keys' cubic convolution, a = -0.75). Integer input is resized as floats, rounded and cast
+    back (uint8 clipped to [0, 255] after bicubic). "lanczos3" / "lanczos5" are accepted and
+    raise ValueError when called, as on Keras's torch backend.
 
     >>> import dualnet as dn
     >>> UpSampling2D((2, 3))(dn.ones(1, 2, 2, 1)).shape
     dualnet.Size([1, 4, 6, 1])
+    >>> UpSampling2D(interpolation="bicubic")(dn.ones(1, 2, 2, 1)).shape
+    dualnet.Size([1, 4, 4, 1])
     """
 
     rank = 2
+    _RESIZED = ("bilinear", "bicubic")
+    _LANCZOS = ("lanczos3", "lanczos5")  # Keras's torch backend has no Lanczos resize
 
     def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
         super().__init__(**kwargs)
         self.size = _positive_tuple("UpSampling2D", "size", size, 2)
         self.data_format = _data_format("UpSampling2D", data_format)
-        if interpolation not in ("nearest", "bilinear"):
-            if interpolation in ("bicubic", "lanczos3", "lanczos5"):
-                raise NotImplementedError(f"UpSampling2D: interpolation={interpolation!r} is not "
-                                          f"supported by dualnet; use 'nearest' or 'bilinear'")
+        if not isinstance(interpolation, str) or interpolation.lower() not in (
+                ("nearest",) + self._RESIZED + self._LANCZOS):
             raise ValueError(f"UpSampling2D: invalid interpolation {interpolation!r}; expected "
                              f"one of 'nearest', 'bilinear', 'bicubic', 'lanczos3', 'lanczos5'")
-        self.interpolation = interpolation
+        self.interpolation = interpolation.lower()
         self.input_spec = InputSpec(ndim=4)
 
     def call(self, inputs):
         (sh, sw) = self.size
-        if self.interpolation == "bilinear":
+        if self.interpolation in self._LANCZOS:
+            raise ValueError(f"UpSampling2D: resizing with Lanczos interpolation is not "
+                             f"supported by the PyTorch backend (as in Keras); got "
+                             f"interpolation={self.interpolation!r} for input shape "
+                             f"{tuple(inputs.shape)}. Use 'nearest', 'bilinear' or 'bicubic'")
+        if self.interpolation in self._RESIZED:
             axes = (1, 2) if self.data_format == "channels_last" else (2, 3)
             sizes = (inputs.shape[axes[0]] * sh, inputs.shape[axes[1]] * sw)
-            return resize(_as_float(inputs, self), sizes, axes, mode="bilinear")
+            if inputs.dtype.is_floating_point:
+                return resize(inputs, sizes, axes, mode=self.interpolation)
+            # Keras's image.resize: resized as floats, then rounded back to the input's type
+            resized = resize(_as_float(inputs, self), sizes, axes, mode=self.interpolation)
+            if inputs.dtype.name == "bool":
+                return resized.to(inputs.dtype)
+            resized = resized.round()
+            if inputs.dtype.name == "uint8" and self.interpolation == "bicubic":
+                resized = resized.clamp(0, 255)
+            return resized.to(inputs.dtype)
         if self.data_format == "channels_last":
             n, h, w, c = inputs.shape
             tiled = inputs.reshape(n, h, 1, w, 1, c).expand(n, h, sh, w, sw, c)

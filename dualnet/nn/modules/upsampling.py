@@ -8,12 +8,14 @@ __all__ = ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
 
 class Upsample(Module):
     """Resize (N, C, *spatial) to `size` or by `scale_factor` (mode nearest, nearest-exact,
-    linear, bilinear, trilinear; align_corners for the linear modes).
+    linear, bilinear, bicubic, trilinear, area; align_corners for the linear modes and bicubic).
 
     >>> import dualnet as dn
     >>> from dualnet import nn
     >>> nn.Upsample(scale_factor=2, mode="bilinear")(dn.ones(1, 1, 2, 2)).shape
     dualnet.Size([1, 1, 4, 4])
+    >>> nn.Upsample(size=(3, 5), mode="bicubic", align_corners=True)(dn.ones(1, 1, 2, 2)).shape
+    dualnet.Size([1, 1, 3, 5])
     """
 
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
