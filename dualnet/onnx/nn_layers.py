@@ -330,6 +330,9 @@ def _recurrent(g, layer, inputs, outputs, name):
     if len(inputs) != 1:
         raise ExportError(f"dualnet.onnx.export: layer '{name}' ({type(layer).__name__}) is "
                           f"given initial states; only zero initial states are exported")
+    if getattr(layer, "proj_size", 0):
+        raise ExportError(f"dualnet.onnx.export: layer '{name}' ({type(layer).__name__}) has "
+                          f"proj_size={layer.proj_size}; ONNX's LSTM has no projection")
     _batched(layer, name, x, (3,))
     mode, hidden = layer.mode, layer.hidden_size
     order, op = _TORCH_TO_ONNX_GATES[mode], _ONNX_OPS[mode]

@@ -455,6 +455,8 @@ class NNToKeras:
             problems.append("batch_first=False (Keras's sequences are batch-first)")
         if layer.bidirectional:
             problems.append("bidirectional=True")
+        if getattr(layer, "proj_size", 0):
+            problems.append(f"proj_size={layer.proj_size} (Keras's LSTM has no projection)")
         if not isinstance(following, port_modules.RNNOutput):
             problems.append("no port.RNNOutput after it to pick its output")
         if problems:

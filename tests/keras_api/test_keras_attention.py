@@ -68,8 +68,8 @@ def test_dropout_training_only_and_errors():
     assert not np.allclose(_np(mha(q, v, training=True)), base)
     with pytest.raises(ValueError):
         layers.MultiHeadAttention(num_heads=0, key_dim=4)
-    with pytest.raises(NotImplementedError):
-        layers.MultiHeadAttention(num_heads=2, key_dim=4, sliding_window=2)
+    with pytest.raises(ValueError, match="sliding_window"):
+        layers.MultiHeadAttention(num_heads=2, key_dim=4, sliding_window=0)
     with pytest.raises(ValueError):
         layers.MultiHeadAttention(num_heads=2, key_dim=4)(dn.tensor(QUERY[0]), dn.tensor(VALUE[0]))
 
@@ -121,7 +121,7 @@ def test_matches_keras(keras, kwargs, with_key):
 def test_config_keys_match_keras(keras):
     theirs = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4).get_config()
     ours = layers.MultiHeadAttention(num_heads=2, key_dim=4).get_config()
-    missing = set(theirs) - set(ours) - {"flash_attention", "sliding_window", "use_gate"}
+    missing = set(theirs) - set(ours) - {"flash_attention"}
     assert not missing
     for key in ("num_heads", "key_dim", "value_dim", "dropout", "use_bias", "output_shape"):
         assert ours[key] == theirs[key], key

@@ -173,10 +173,10 @@ REPRS = ["RNN(3, 4)", "RNN(3, 4, 2, 'relu', False, True, 0.5, True)", "LSTM(3, 4
 
 @pytest.mark.parametrize("text", REPRS)
 def test_state_dict_and_repr_match_torch(text):
-    torch = _torch()
+    namespace = {"torch": _torch()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ours, theirs = eval("nn." + text), eval("torch.nn." + text)  # noqa: S307
+        ours, theirs = eval("nn." + text), eval("torch.nn." + text, namespace)  # noqa: S307
     assert repr(ours) == repr(theirs)
     assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == \
         [(k, tuple(v.shape)) for k, v in theirs.state_dict().items()]
@@ -244,7 +244,7 @@ def test_bad_arguments():
         nn.LSTM(3, 5)(dn.randn(4, 2, 3, dtype=dn.float64))
     with pytest.raises(RuntimeError, match="GRUCell.*float64.*float32"):
         nn.GRUCell(3, 5)(dn.randn(2, 3, dtype=dn.float64))
-    with pytest.raises(NotImplementedError, match="proj_size"):
-        nn.LSTM(3, 5, proj_size=2)
+    with pytest.raises(ValueError, match="proj_size"):
+        nn.LSTM(3, 5, proj_size=5)  # LSTM with projections: tests/nn/test_lstm_proj.py
     with pytest.warns(UserWarning, match="num_layers=1"):
         nn.LSTM(3, 5, dropout=0.5)

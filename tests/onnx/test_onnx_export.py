@@ -492,6 +492,8 @@ def test_unsupported_settings_are_runtime_errors_naming_the_layer(tmp_path):
     with pytest.raises(RuntimeError, match="'MaxPool2d' .*return_indices"):
         dualnet.onnx.export(nn.MaxPool2d(2, return_indices=True), dn.randn(2, 2, 4, 4),
                             tmp_path / "m.onnx")
+    with pytest.raises(RuntimeError, match="'LSTM' .*proj_size=2"):
+        dualnet.onnx.export(nn.LSTM(3, 4, proj_size=2), dn.randn(5, 2, 3), tmp_path / "m.onnx")
     with pytest.warns(UserWarning, match="rms_scaling"):
         rms = layers.LayerNormalization(rms_scaling=True, name="rms_norm")
     with pytest.raises(RuntimeError, match="'rms_norm' .*rms_scaling"):

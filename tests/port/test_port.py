@@ -191,6 +191,9 @@ def test_an_nn_layer_without_counterpart_is_named():
         port.to_keras(nn.Sequential(nn.LSTM(3, 4, batch_first=True)), (5, 3))
     with pytest.raises(ValueError, match="batch_first=False"):
         port.to_keras(nn.Sequential(nn.GRU(3, 4), port.RNNOutput()), (5, 3))
+    with pytest.raises(ValueError, match="proj_size=2"):
+        port.to_keras(nn.Sequential(nn.LSTM(3, 4, batch_first=True, proj_size=2),
+                                    port.RNNOutput()), (5, 3))
     with pytest.raises(ValueError, match="count_include_pad"):
         port.to_keras(nn.AvgPool2d(3, padding=1), (2, 6, 6))
     with pytest.raises(ValueError, match="implicit dim"):

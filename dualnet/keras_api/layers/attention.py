@@ -1,5 +1,6 @@
 """Keras's MultiHeadAttention with Keras's weight shapes (query/key/value kernels (dim, heads,
-key_dim), output kernel (heads, value_dim, dim)), composed from core matmul / softmax / dropout."""
+key_dim), output kernel (heads, value_dim, dim), with use_gate a gate kernel (dim, heads,
+value_dim)), composed from core matmul / softmax / sigmoid / dropout."""
 # Composed rather than the fused core scaled_dot_product_attention: Keras returns the attention
 # weights on request, which that op does not give.
 import math
@@ -19,6 +20,10 @@ __all__ = ["MultiHeadAttention"]
 # what masked scores get before the softmax: Keras's large negative number for float32, so a row
 # with nothing to attend to comes out uniform (not NaN)
 _MASKED_SCORE = -1e9
+# what Keras's fused path (its torch backend's dot_product_attention, `_get_large_negative`) adds
+# to masked scores: it swamps them, so a row with nothing to attend to comes out uniform, yet as
+# a sum it still passes that row's softmax gradient on to the scores, as Keras's does
+_FUSED_MASK_BIAS = -0.7 * 3.38953e38
 
 
 class _HeadProjection(Layer):
@@ -63,6 +68,12 @@ class MultiHeadAttention(Layer):
     training=None, use_causal_mask=False); query (B, T, dim), value/key (B, S, dim);
     attention_mask (B, T, S), True where attention is allowed; scores (B, num_heads, T, S).
 
+    sliding_window=w lets query position i attend only to key positions j with |i - j| < w (a
+    band over axis 1, ANDed with the other masks; with use_causal_mask, the causal window).
+    use_gate=True (gated attention, Qiu et al., 2025) multiplies each head's attended values by
+    sigmoid(query W_gate + b_gate) before the output projection; the gate's weights come after
+    the key's in `weights` (query, key, gate, value, attention_output), as Keras builds them.
+
     >>> import dualnet as dn
     >>> mha = MultiHeadAttention(num_heads=2, key_dim=4)
     >>> mha(dn.ones(1, 3, 8), dn.ones(1, 5, 8)).shape
@@ -85,14 +96,18 @@ class MultiHeadAttention(Layer):
         elif attention_axes is not None and not isinstance(attention_axes, (list, tuple)):
             raise ValueError(f"MultiHeadAttention: `attention_axes` must be an int, list, or "
                              f"tuple. Received: attention_axes={attention_axes!r}")
-        if sliding_window is not None or use_gate:
-            raise NotImplementedError("MultiHeadAttention: sliding_window and use_gate are not "
-                                      "supported by dualnet")
+        if sliding_window is not None and (not isinstance(sliding_window, numbers.Integral)
+                                           or isinstance(sliding_window, bool)
+                                           or sliding_window <= 0):
+            raise ValueError(f"MultiHeadAttention: `sliding_window` must be None or a positive "
+                             f"integer, got sliding_window={sliding_window!r}")
         self.supports_masking = True
         self.num_heads, self.key_dim = int(num_heads), int(key_dim)
         self.value_dim = int(value_dim) if value_dim else self.key_dim
         self.dropout = float(dropout)
         self.use_bias = use_bias
+        self.use_gate = use_gate
+        self.sliding_window = None if sliding_window is None else int(sliding_window)
         if output_shape is not None and isinstance(output_shape, numbers.Integral):
             output_shape = (int(output_shape),)
         self._output_shape = None if output_shape is None else tuple(output_shape)
@@ -143,6 +158,11 @@ class MultiHeadAttention(Layer):
         self.query_dense.build(query_shape)
         self.key_dense = self._projection("key", (heads, self.key_dim), (heads, self.key_dim), 1)
         self.key_dense.build(key_shape)
+        if self.use_gate:
+            # Keras keeps it private (`_gate_dense`), so its .weights.h5 group is "_gate_dense"
+            self._gate_dense = self._projection("gate", (heads, self.value_dim),
+                                                (heads, self.value_dim), 1)
+            self._gate_dense.build(query_shape)
         self.value_dense = self._projection("value", (heads, self.value_dim),
                                             (heads, self.value_dim), 1)
         self.value_dense.build(value_shape)
@@ -162,6 +182,8 @@ class MultiHeadAttention(Layer):
         for tensor in (query, value, key):
             if isinstance(tensor, Tensor) and "_keras_mask" in tensor.__dict__:
                 del tensor.__dict__["_keras_mask"]
+        # (B, *dims, heads, value_dim), applied to the attended values before the output dense
+        gate = F.sigmoid(self._gate_dense(query)) if self.use_gate else None
         # projected (B, *dims, heads, d); Keras's scores are (B, *other dims, heads, *query
         # attention dims, *key attention dims): the attention dims go last, flattened, for
         # one matrix product and one softmax over all the key attention dims
@@ -181,22 +203,25 @@ class MultiHeadAttention(Layer):
         scores = q.matmul(k.transpose(-2, -1))  # (*lead, Tq, Tk)
         keep = self._attention_mask(query, value, query_mask, value_mask, key_mask,
                                     attention_mask, use_causal_mask)
+        # Keras's explicit-scores path zeroes the masked weights (a fully masked row gives
+        # zeros); its fused path (3-D inputs, no scores asked, no dropout) leaves such a row
+        # uniform
+        explicit = return_attention_scores or self.dropout > 0 or query.ndim != 3
         if keep is not None:
             keep = self._expanded_mask(keep, lead + q_dims + k_dims).reshape(
                 *lead, int(np.prod(q_dims)), int(np.prod(k_dims)))
-            scores = scores.where(keep, _MASKED_SCORE)
+            scores = scores.where(keep, _MASKED_SCORE if explicit else
+                                  scores + _FUSED_MASK_BIAS)
         weights = F.softmax(scores, dim=-1)
-        if keep is not None and (return_attention_scores or self.dropout > 0
-                                 or query.ndim != 3):
-            # Keras's explicit-scores path zeroes the masked weights (a fully masked row gives
-            # zeros); its fused path (3-D inputs, no scores asked, no dropout) leaves such a
-            # row uniform
+        if keep is not None and explicit:
             weights = weights.where(keep, 0.0)
         dropped = F.dropout(weights, self.dropout, training=True) if (
             training and self.dropout > 0) else weights
         attended = dropped.matmul(v)  # (*lead, Tq, value_dim)
         attended = attended.reshape(*lead, *q_dims, attended.shape[-1])
         attended = attended.permute(*np.argsort(order).tolist())  # (B, *dims, heads, value_dim)
+        if gate is not None:
+            attended = attended * gate
         output = self.output_dense(attended)
         weights = weights.reshape(*lead, *q_dims, *k_dims)
         if query_mask is not None:
@@ -205,7 +230,8 @@ class MultiHeadAttention(Layer):
 
     def _attention_mask(self, query, value, query_mask, value_mask, key_mask, attention_mask,
                         use_causal_mask):
-        """The (B, T, S) bool mask of allowed positions (Keras's rule: every given mask ANDed)."""
+        """The (B, T, S) bool mask of allowed positions (Keras's rule: every given mask ANDed;
+        the causal and sliding-window masks are (1, T, S) over axis 1 of query and value)."""
         keep = None
 
         def both(mask, extra):
@@ -224,6 +250,10 @@ class MultiHeadAttention(Layer):
             rows, cols = query.shape[1], value.shape[1]
             causal = as_tensor(np.tril(np.ones((1, rows, cols), dtype=bool))).to(query.device)
             keep = both(keep, causal)
+        if self.sliding_window is not None:
+            rows, cols = np.arange(query.shape[1]), np.arange(value.shape[1])
+            band = np.abs(rows[:, None] - cols[None, :]) < self.sliding_window
+            keep = both(keep, as_tensor(band[None]).to(query.device))
         if attention_mask is not None:
             keep = both(keep, boolean(attention_mask))
         return keep
@@ -251,8 +281,10 @@ class MultiHeadAttention(Layer):
             "value_dim": self.value_dim,
             "dropout": self.dropout,
             "use_bias": self.use_bias,
+            "use_gate": self.use_gate,
             "output_shape": self._output_shape,
             "attention_axes": self.attention_axes,
+            "sliding_window": self.sliding_window,
             "kernel_initializer": _serialized(initializers, self.kernel_initializer),
             "bias_initializer": _serialized(initializers, self.bias_initializer),
             "kernel_regularizer": _serialized(regularizers, self.kernel_regularizer),

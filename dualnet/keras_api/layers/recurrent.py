@@ -2,6 +2,8 @@
 features) inputs, with Keras's arguments, weight layout and go_backwards output order."""
 # As in Keras, go_backwards=True returns the outputs in processing (reversed) order;
 # Bidirectional flips them back before merging.
+import warnings
+
 import numpy as np
 
 from ...core.creation import as_tensor, zeros_like
@@ -264,9 +266,6 @@ class Bidirectional(Layer):
         if merge_mode not in self._MERGE_MODES:
             raise ValueError(f"Bidirectional: invalid merge_mode {merge_mode!r}; it must be one "
                              f"of 'concat', 'sum', 'mul', 'ave', None")
-        if weights is not None:
-            raise NotImplementedError("Bidirectional: the `weights` argument is not supported; "
-                                      "call set_weights after building")
         super().__init__(**kwargs)
         self.supports_masking = True
         base = layer.get_config()
@@ -285,6 +284,18 @@ class Bidirectional(Layer):
                                  "return_sequences and return_state")
             self.backward_layer = backward_layer
         self.merge_mode = merge_mode
+        if weights:
+            # Keras 3.15's rule, kept for parity: the first half goes to the forward layer's and
+            # the rest to the backward layer's `initial_weights`, which Keras 3 never reads (the
+            # layers start from their initializers; tf.keras 2 applied them when built)
+            half = len(weights) // 2
+            self.forward_layer.initial_weights = list(weights[:half])
+            self.backward_layer.initial_weights = list(weights[half:])
+            warnings.warn(f"Bidirectional '{self.name}': `weights` ({len(weights)} arrays) is "
+                          f"stored as forward_layer.initial_weights / backward_layer."
+                          f"initial_weights but not applied, as in Keras 3; call "
+                          f"set_weights(weights) once the layer is built to load them",
+                          UserWarning, stacklevel=2)
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
         self.stateful = layer.stateful

@@ -1,12 +1,14 @@
 """Recurrent layers with torch.nn's names, parameters and return values: the cells (RNNCell,
 LSTMCell, GRUCell) and the sequence layers (RNN, LSTM, GRU), whose time loop calls the fused core
-cells (`F.lstm_cell`, `F.gru_cell`, `F.rnn_tanh_cell`, `F.rnn_relu_cell`) one step at a time."""
+cells (`F.lstm_cell`, `F.gru_cell`, `F.rnn_tanh_cell`, `F.rnn_relu_cell`) one step at a time;
+LSTM with projections (proj_size > 0) follows the fused cell with `F.linear` by weight_hr."""
 import math
 import numbers
 import warnings
 
 from ...core import creation as _creation
-from ...core.ops._common import shape_str
+from ...core.ops._common import check_same_device, shape_str
+from ...core.ops.recurrent.ops import LSTMCell as _FusedLSTMCell
 from ...core.ops.shape import ops as _shape
 from .. import functional as F
 from .. import init
@@ -33,6 +35,18 @@ def _check_dtype(layer, input, weight):
         raise RuntimeError(f"{layer}: input has dtype {input.dtype.name} but the parameters are "
                            f"{weight.dtype.name}; convert the input (e.g. input.to("
                            f"dn.{weight.dtype.name})) or the layer (e.g. .double())")
+
+
+def _projected_lstm_cell(input, hx, w_ih, w_hh, b_ih, b_hh, w_hr):
+    """One step of torch's LSTM with projections (Sak et al., 2014): the LSTM cell on h of
+    proj_size, then h' = h_cell W_hr^T (proj_size), c' of hidden_size.
+
+    The fused core cell computes h W_hh^T for h of any width and its backward takes the
+    transposed products, so it is called directly: `F.lstm_cell`'s public check ties h's width to
+    c's, which a projection breaks. The layer has checked every shape and dtype before the loop.
+    """
+    h_cell, c = _FusedLSTMCell.apply(input, hx[0], hx[1], w_ih, w_hh, b_ih, b_hh)
+    return F.linear(h_cell, w_hr), c
 
 
 def _uniform_reset(module):
@@ -172,7 +186,8 @@ class RNNBase(Module):
     """A stack of `num_layers` recurrent layers, each run forwards (and backwards too when
     bidirectional) over the sequence; layer l > 0 reads the concatenated outputs of layer l - 1,
     with dropout between layers in training. Parameters are torch's: weight_ih_l{k}, weight_hh_l{k},
-    bias_ih_l{k}, bias_hh_l{k}, each with a `_reverse` twin for the backward direction."""
+    bias_ih_l{k}, bias_hh_l{k} (and weight_hr_l{k} (proj_size, hidden_size) for an LSTM with
+    projections), each with a `_reverse` twin for the backward direction."""
 
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
@@ -190,26 +205,37 @@ class RNNBase(Module):
         if dropout > 0 and num_layers == 1:
             warnings.warn(f"{name}: dropout={dropout} acts only between stacked layers, so with "
                           f"num_layers=1 it does nothing", UserWarning, stacklevel=3)
-        if not isinstance(proj_size, numbers.Integral) or proj_size < 0:
-            raise ValueError(f"{name}: proj_size must be a non-negative int, got {proj_size!r}")
-        if proj_size:
-            # the fused core lstm_cell takes h of hidden_size; a projected h needs a core op first
-            raise NotImplementedError(f"{name}: proj_size={proj_size} (LSTM with projections) "
-                                      f"is not supported; the core lstm_cell has no projection")
+        if not isinstance(proj_size, numbers.Integral) or isinstance(proj_size, bool):
+            raise TypeError(f"{name}: proj_size should be of type int, got "
+                            f"{type(proj_size).__name__}")
+        if proj_size < 0:
+            raise ValueError(f"{name}: proj_size should be a positive int, or zero to disable "
+                             f"projections, got {proj_size}")
+        if proj_size and mode != "LSTM":
+            raise ValueError(f"{name}: proj_size is only supported for LSTM, not RNN or GRU; got "
+                             f"proj_size={proj_size}")
+        if proj_size >= hidden_size:
+            raise ValueError(f"{name}: proj_size has to be smaller than hidden_size, got "
+                             f"proj_size={proj_size} and hidden_size={hidden_size}")
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
         self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
-        self.dropout, self.bidirectional, self.proj_size = float(dropout), bidirectional, 0
+        self.dropout, self.bidirectional = float(dropout), bidirectional
+        self.proj_size = int(proj_size)
         directions = 2 if bidirectional else 1
         rows = _GATES[mode] * hidden_size
+        # with projections, h (what the recurrence and the next layer read) has proj_size
+        state_size = self._h_size
         factory = {"device": device, "dtype": dtype}
         self._flat_weights_names = []
         for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else hidden_size * directions
+            layer_input = input_size if layer == 0 else state_size * directions
             for direction in range(directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
-                shapes = [("weight_ih", (rows, layer_input)), ("weight_hh", (rows, hidden_size))]
+                shapes = [("weight_ih", (rows, layer_input)), ("weight_hh", (rows, state_size))]
                 if bias:
                     shapes += [("bias_ih", (rows,)), ("bias_hh", (rows,))]
+                if self.proj_size:
+                    shapes += [("weight_hr", (self.proj_size, hidden_size))]
                 for kind, shape in shapes:
                     setattr(self, kind + suffix, Parameter(_creation.empty(shape, **factory)))
                     self._flat_weights_names.append(kind + suffix)
@@ -227,9 +253,14 @@ class RNNBase(Module):
         return 2 if self.bidirectional else 1
 
     @property
+    def _h_size(self):
+        """The width of h (outputs and h_0 / h_n): proj_size with projections, else hidden_size."""
+        return self.proj_size or self.hidden_size
+
+    @property
     def all_weights(self):
-        """The parameters per layer and direction: [[w_ih, w_hh, b_ih, b_hh], ...]."""
-        per_step = 4 if self.bias else 2
+        """The parameters per layer and direction: [[w_ih, w_hh, b_ih, b_hh(, w_hr)], ...]."""
+        per_step = (4 if self.bias else 2) + (1 if self.proj_size else 0)
         names = self._flat_weights_names
         return [[getattr(self, n) for n in names[i:i + per_step]]
                 for i in range(0, len(names), per_step)]
@@ -269,39 +300,51 @@ class RNNBase(Module):
         _check_dtype(name, input, self.weight_ih_l0)
 
     def _state(self, which, state, input, batched, batch):
-        """The initial state as (layers * directions, batch, hidden_size): zeros when None,
-        otherwise checked against that shape (without the batch dim for unbatched input)."""
+        """The initial state as (layers * directions, batch, size): zeros when None, otherwise
+        checked against that shape (without the batch dim for unbatched input). size is
+        hidden_size, or proj_size for h_0 of an LSTM with projections."""
         name = type(self).__name__
         stacks = self.num_layers * self._num_directions
+        size, size_name = ((self.proj_size, "proj_size") if self.proj_size and which == "h_0"
+                           else (self.hidden_size, "hidden_size"))
         if state is None:
-            return _creation.zeros((stacks, batch, self.hidden_size), dtype=input.dtype,
-                                   device=input.device)
+            return _creation.zeros((stacks, batch, size), dtype=input.dtype, device=input.device)
+        if not hasattr(state, "ndim"):
+            raise TypeError(f"{name}: {which} must be a Tensor, got {type(state).__name__}")
         if state.ndim != (3 if batched else 2):
             raise RuntimeError(f"{name}: for {'batched 3-D' if batched else 'unbatched 2-D'} "
                                f"input {shape_str(input.shape)}, {which} must be "
                                f"{'3-D' if batched else '2-D'}, got shape "
                                f"{shape_str(state.shape)}")
-        expected = (stacks, batch, self.hidden_size) if batched else (stacks, self.hidden_size)
+        expected = (stacks, batch, size) if batched else (stacks, size)
         if tuple(state.shape) != expected:
             raise RuntimeError(f"{name}: expected {which} of shape {shape_str(expected)} "
                                f"(num_layers * num_directions, {'batch, ' if batched else ''}"
-                               f"hidden_size) for input {shape_str(input.shape)}, got "
+                               f"{size_name}) for input {shape_str(input.shape)}, got "
                                f"{shape_str(state.shape)}")
+        if state.dtype != input.dtype:
+            raise RuntimeError(f"{name}: input has dtype {input.dtype.name} but {which} has "
+                               f"{state.dtype.name}; give the states the input's dtype")
+        check_same_device(name, input, state)
         return state if batched else state.unsqueeze(1)
 
     # ----------------------------------------------------------------- the loop
 
     def _step_weights(self, layer, direction):
+        """[w_ih, w_hh, b_ih, b_hh] (biases None without bias), then w_hr with projections."""
         suffix = f"_l{layer}" + ("_reverse" if direction else "")
-        names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if self.bias else [])
-        weights = [getattr(self, n + suffix) for n in names]
-        return weights if self.bias else weights + [None, None]
+        weights = [getattr(self, n + suffix) for n in ("weight_ih", "weight_hh")]
+        weights += ([getattr(self, n + suffix) for n in ("bias_ih", "bias_hh")] if self.bias
+                    else [None, None])
+        if self.proj_size:
+            weights.append(getattr(self, "weight_hr" + suffix))
+        return weights
 
     def _run(self, input, initial):
-        """input (seq_len, batch, features); initial: a list with one (layers*dirs, batch, H)
+        """input (seq_len, batch, features); initial: a list with one (layers*dirs, batch, size)
         tensor per state (h, or h and c). Returns the last layer's output and the final states
         in the same layout."""
-        cell = _CELL_OPS[self.mode]
+        cell = _projected_lstm_cell if self.proj_size else _CELL_OPS[self.mode]
         lstm = self.mode == "LSTM"
         steps = _shape.unbind(input, 0)
         finals = [[] for _ in initial]
@@ -379,12 +422,19 @@ class LSTM(RNNBase):
     """LSTM over a sequence, returning (output, (h_n, c_n)) as torch; hx is (h_0, c_0), each
     (D * num_layers, batch, hidden_size), zeros when not given.
 
+    With proj_size = P > 0 (LSTM with projections, Sak et al., 2014) each step's h is projected,
+    h_t = (o_t * tanh(c_t)) W_hr^T with weight_hr_l{k} (P, hidden_size): h_0 / h_n and the output
+    features have P (D * P) and weight_hh is (4 * hidden_size, P); c stays hidden_size.
+
     >>> import dualnet as dn
     >>> from dualnet import nn
     >>> lstm = nn.LSTM(3, 5, bidirectional=True)
     >>> output, (h_n, c_n) = lstm(dn.randn(7, 4, 3))
     >>> output.shape, h_n.shape, c_n.shape
     (dualnet.Size([7, 4, 10]), dualnet.Size([2, 4, 5]), dualnet.Size([2, 4, 5]))
+    >>> output, (h_n, c_n) = nn.LSTM(3, 5, proj_size=2)(dn.randn(7, 4, 3))
+    >>> output.shape, h_n.shape, c_n.shape
+    (dualnet.Size([7, 4, 2]), dualnet.Size([1, 4, 2]), dualnet.Size([1, 4, 5]))
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
