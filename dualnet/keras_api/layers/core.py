@@ -14,6 +14,7 @@ from .. import activations, initializers, regularizers
 from .keras_tensor import KerasTensor
 from .layer import InputSpec, Layer
 from .lora import LoRA
+from . import quantization
 
 __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Permute", "RepeatVector",
            "Lambda", "Rescaling", "Identity", "Masking"]
@@ -92,7 +93,7 @@ def _check_rank(layer, input_shape, ndim=None, min_ndim=None):
 
 # ----------------------------------------------------------------------------- Dense
 
-class Dense(LoRA, Layer):
+class Dense(quantization.Int8Quantizable, LoRA, Layer):
     """Densely connected layer: output = activation(inputs @ kernel + bias), kernel (in, units).
 
     On an N-D input it acts on the last axis (the same kernel for every leading index).
@@ -106,23 +107,27 @@ class Dense(LoRA, Layer):
     >>> _ = lora(dn.ones(2, 3))
     >>> [tuple(w.shape) for w in lora.weights], len(lora.trainable_weights)
     ([(3, 4), (4,), (3, 2), (2, 4)], 3)
+
+    `quantize("int8")` (or a dtype policy "int8_from_float32") stores the kernel as int8 plus a
+    per-unit `kernel_scale` and runs an int8 product (see `quantization`).
     """
 
     _lora_names = ("kernel", "lora_kernel_a", "lora_kernel_b")
+    _quant_names = ("kernel", "kernel_scale")
+    _quant_axis = 0  # one scale per output unit
 
     def __init__(self, units, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None,
                  quantization_config=None, **kwargs):
+        kwargs["dtype"], mode = quantization.split_policy(kwargs.get("dtype"))
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.supports_masking = True  # a mask over the leading dims passes through
         if (not isinstance(units, numbers.Integral) or isinstance(units, bool)) or units <= 0:
             raise ValueError(f"Dense: received an invalid value for `units`, expected a positive "
                              f"integer. Received: units={units!r}")
-        if quantization_config is not None:
-            raise NotImplementedError("Dense: quantization (the `quantization_config` argument) "
-                                      "is not supported by dualnet")
+        self._init_quantization(mode, quantization_config)
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
@@ -148,10 +153,13 @@ class Dense(LoRA, Layer):
                              f"be defined. Received: input_shape={tuple(input_shape)}")
         # add_weight keys it "kernel_1" (the class has a `kernel` property); the assignment
         # renames it "kernel", where the property reads it back
-        self.kernel = self.add_weight(shape=(input_dim, self.units), name="kernel",
-                                      initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
+        if self.quantization_mode:  # int8 kernel + scale first, as Keras's quantized_build
+            self._build_quantized((input_dim, self.units))
+        else:
+            self.kernel = self.add_weight(shape=(input_dim, self.units), name="kernel",
+                                          initializer=self.kernel_initializer,
+                                          regularizer=self.kernel_regularizer,
+                                          constraint=self.kernel_constraint)
         self.bias = self.add_weight(shape=(self.units,), name="bias",
                                     initializer=self.bias_initializer,
                                     regularizer=self.bias_regularizer,
@@ -165,15 +173,13 @@ class Dense(LoRA, Layer):
         # the kernel's gradient comes out C-contiguous (through F.linear and kernel.t() it would be
         # a transposed view, which the optimizer kernel must copy every step)
         inputs = _as_float(inputs, self)
+        if self.__dict__["_is_quantized"]:
+            return quantization.dense_int8_call(self, inputs)
         kernel = self.kernel
         if self.bias is not None and inputs.ndim == 2:
             return self.activation(_matmul.addmm(self.bias, inputs, kernel))
         out = _matmul.matmul(inputs, kernel)
         return self.activation(out if self.bias is None else out + self.bias)
-
-    def quantize(self, mode=None, type_check=True, config=None):
-        raise NotImplementedError(f"Dense: quantize(mode={mode!r}) is not supported by dualnet "
-                                  f"(no quantization modes)")
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
@@ -190,8 +196,8 @@ class Dense(LoRA, Layer):
             "bias_regularizer": _serialized(regularizers, self.bias_regularizer),
             "kernel_constraint": self.kernel_constraint,
             "bias_constraint": self.bias_constraint,
-            "quantization_config": None,
         })
+        self._quantization_config_entries(config)
         if self.lora_rank:
             config.update({"lora_rank": self.lora_rank, "lora_alpha": self.lora_alpha})
         if self.activity_regularizer is not None:

@@ -8,12 +8,13 @@ from ...nn import functional as F
 from .. import initializers, regularizers
 from .core import _serialized
 from .lora import LoRA
+from . import quantization
 from .layer import Layer
 
 __all__ = ["Embedding"]
 
 
-class Embedding(LoRA, Layer):
+class Embedding(quantization.Int8Quantizable, LoRA, Layer):
     """Turns indices into dense vectors: output shape = input shape + (output_dim,).
 
     mask_zero=True makes index 0 padding: `compute_mask(inputs)` is `inputs != 0`, which an RNN
@@ -28,9 +29,13 @@ class Embedding(LoRA, Layer):
     >>> lora.build()
     >>> [tuple(w.shape) for w in lora.trainable_weights]
     [(10, 2), (2, 3)]
+
+    `quantize("int8")` stores the table as int8 plus a per-row `embeddings_scale`.
     """
 
     _lora_names = ("embeddings", "lora_embeddings_a", "lora_embeddings_b")
+    _quant_names = ("embeddings", "embeddings_scale")
+    _quant_axis = -1  # one scale per row (input_dim is usually the larger side, as Keras says)
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
@@ -38,14 +43,13 @@ class Embedding(LoRA, Layer):
                  **kwargs):
         # Keras's `input_length` of older versions is accepted and ignored, as Keras 3 does
         kwargs.pop("input_length", None)
+        kwargs["dtype"], mode = quantization.split_policy(kwargs.get("dtype"))
         super().__init__(**kwargs)
         for arg, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"Embedding: {arg} must be a positive integer, got "
                                  f"{arg}={value!r}")
-        if quantization_config is not None:
-            raise NotImplementedError("Embedding: quantization (the `quantization_config` "
-                                      "argument) is not supported by dualnet")
+        self._init_quantization(mode, quantization_config)
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
@@ -68,11 +72,14 @@ class Embedding(LoRA, Layer):
             return
         # keyed "embeddings_1" by add_weight (the class has an `embeddings` property), renamed
         # "embeddings" by the assignment
-        self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
-                                          name="embeddings",
-                                          initializer=self.embeddings_initializer,
-                                          regularizer=self.embeddings_regularizer,
-                                          constraint=self.embeddings_constraint)
+        if self.quantization_mode:
+            self._build_quantized((self.input_dim, self.output_dim))
+        else:
+            self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
+                                              name="embeddings",
+                                              initializer=self.embeddings_initializer,
+                                              regularizer=self.embeddings_regularizer,
+                                              constraint=self.embeddings_constraint)
         self.built = True
         self._lora_after_build()
         if self._initial_weights is not None:
@@ -80,6 +87,8 @@ class Embedding(LoRA, Layer):
             self._initial_weights = None
 
     def call(self, inputs):
+        if self.__dict__["_is_quantized"]:
+            return quantization.embedding_int8_call(self, inputs)
         if not inputs.dtype.is_floating_point and inputs.dtype.name != "bool":
             indices = inputs
         else:
@@ -104,12 +113,8 @@ class Embedding(LoRA, Layer):
             "activity_regularizer": _serialized(regularizers, self.activity_regularizer),
             "embeddings_constraint": self.embeddings_constraint,
             "mask_zero": self.mask_zero,
-            "quantization_config": None,
         })
+        self._quantization_config_entries(config)
         if self.lora_rank:
             config.update({"lora_rank": self.lora_rank, "lora_alpha": self.lora_alpha})
         return config
-
-    def quantize(self, mode=None, type_check=True, config=None):
-        raise NotImplementedError(f"Embedding: quantize(mode={mode!r}) is not supported by "
-                                  f"dualnet (no quantization modes)")

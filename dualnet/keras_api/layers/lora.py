@@ -71,7 +71,9 @@ class LoRA:
         _, a_name, b_name = self._lora_names
         delta = _matmul.matmul(self._stored(a_name), self._stored(b_name))
         merged = base + delta * (self.lora_alpha / self.lora_rank)
-        return merged if merged.dtype is base.dtype else merged.to(base.dtype)
+        # Keras casts to the compute dtype: an int8-quantized W gives a float sum
+        target = base.dtype if base.dtype.is_floating_point else self._dtype
+        return merged if merged.dtype is target else merged.to(target)
 
     def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform",
                     b_initializer="zeros"):

@@ -124,6 +124,13 @@ class Model(Trainer, Layer):
             return Functional.from_config(config, custom_objects=custom_objects)
         return cls(**config)
 
+    def quantize(self, mode=None, config=None, filters=None, **kwargs):
+        """Quantize every layer that supports it (Dense, Embedding: mode "int8"), as Keras's
+        Model.quantize; other layers are skipped with a warning. `filters`: a regex (or list of
+        them) on layer names, or a callable taking the layer."""
+        from ..layers.quantization import quantize_model
+        quantize_model(self, mode, config=config, filters=filters, **kwargs)
+
     # ------------------------------------------------------------------ saving (dualnet.keras_api.saving)
 
     def save_weights(self, filepath, overwrite=True):
