@@ -19,6 +19,8 @@ ACTIVATIONS = [
     ("tanhshrink", F.tanhshrink), ("sigmoid", F.sigmoid), ("tanh", F.tanh),
     ("softmax", lambda x: F.softmax(x, dim=-1)), ("log_softmax", lambda x: F.log_softmax(x, 0)),
     ("softmin", lambda x: F.softmin(x, dim=1)),
+    ("threshold", lambda x: F.threshold(x, 0.5, -2.0)), ("hardshrink", F.hardshrink),
+    ("softshrink", lambda x: F.softshrink(x, 1.0)), ("rrelu-eval", lambda x: F.rrelu(x, 0.1, 0.3)),
 ]
 X = np.random.default_rng(0).standard_normal((3, 5)) * 3
 
@@ -32,6 +34,40 @@ def test_activation_matches_cpu(check, row, dtype):
 
 def test_inplace_activation_on_the_device(check):
     check(lambda x: F.relu(x * 1.0, inplace=True), X)
+    check(lambda x: F.threshold_(x * 1.0, 0.0, 2.0), X)
+
+
+# activations of two inputs (weights, a second operand) or of an even-sized dim
+PAIRED = [
+    ("prelu-channels", lambda x, w: F.prelu(x, w), [(2, 3, 4), (3,)]),
+    ("prelu-one", lambda x, w: F.prelu(x, w), [(3, 5), (1,)]),
+    ("glu", lambda x: F.glu(x, dim=1), [(3, 4, 2)]),
+    ("pairwise_distance", lambda a, b: F.pairwise_distance(a, b), [(4, 5), (4, 5)]),
+    ("pairwise_distance-p1-broadcast", lambda a, b: F.pairwise_distance(a, b, 1.0, 1e-3, True),
+     [(4, 5), (5,)]),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("row", PAIRED, ids=[r[0] for r in PAIRED])
+def test_paired_activation_matches_cpu(check, row, dtype):
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    rng = np.random.default_rng(4)
+    check(row[1], *[rng.standard_normal(s).astype(dtype) for s in row[2]], **tol)
+
+
+def test_rrelu_training_on_the_device():
+    x = dn.tensor(-np.ones((6, 5)), device="cuda", requires_grad=True)
+    dn.manual_seed(7)
+    y = F.rrelu(x, 0.1, 0.3, training=True)
+    assert y.device.type == "cuda"
+    slopes = -y.detach().cpu().numpy()
+    assert slopes.min() >= 0.1 and slopes.max() <= 0.3 and np.unique(slopes).size > 1
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.cpu().numpy(), slopes, rtol=1e-12)
+    dn.manual_seed(7)
+    np.testing.assert_array_equal(-F.rrelu(x, 0.1, 0.3, training=True).detach().cpu().numpy(),
+                                  slopes)
 
 
 # ----------------------------------------------------------------------------------- dropout

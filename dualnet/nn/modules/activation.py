@@ -2,12 +2,16 @@
 the matching `dualnet.nn.functional` op; `MultiheadAttention` lives in attention.py."""
 import warnings
 
+from ...core import creation as _creation
 from .. import functional as F
+from .. import init
+from ..parameter import Parameter
 from .module import Module
 
 __all__ = ["ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish",
            "Softplus", "Hardtanh", "Hardsigmoid", "Hardswish", "Sigmoid", "Tanh", "LogSigmoid",
-           "Softsign", "Tanhshrink", "Softmax", "LogSoftmax", "Softmin"]
+           "Softsign", "Tanhshrink", "Softmax", "LogSoftmax", "Softmin", "PReLU", "RReLU",
+           "Threshold", "Hardshrink", "Softshrink", "GLU"]
 
 
 def _inplace_repr(inplace):
@@ -179,6 +183,109 @@ class Softplus(Module):
 
     def extra_repr(self):
         return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class PReLU(Module):
+    """x for x > 0, weight * x otherwise, with a learned slope: one for all channels, or one per
+    channel (dim 1 of the input) when num_parameters is the channel count.
+
+    >>> import dualnet as dn
+    >>> from dualnet import nn
+    >>> nn.PReLU()(dn.tensor([-2.0, 3.0]))
+    tensor([-0.5000,  3.0000], grad_fn=<WhereBackward0>)
+    """
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        self.num_parameters, self.init = num_parameters, init
+        self.weight = Parameter(_creation.empty(num_parameters, device=device, dtype=dtype))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        # He et al. (2015) start every slope at 0.25, torch's default
+        init.constant_(self.weight, self.init)
+
+    def forward(self, input):
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
+
+
+class RReLU(Module):
+    """x for x >= 0, a * x otherwise: a ~ U(lower, upper) per element in training (dualnet's
+    random stream), a = (lower + upper) / 2 in eval mode."""
+
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
+        super().__init__()
+        self.lower, self.upper, self.inplace = lower, upper, inplace
+
+    def forward(self, input):
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self):
+        return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace else "")
+
+
+class Threshold(Module):
+    """value where x <= threshold, x elsewhere."""
+
+    def __init__(self, threshold, value, inplace=False):
+        super().__init__()
+        self.threshold, self.value, self.inplace = threshold, value, inplace
+
+    def forward(self, input):
+        return F.threshold(input, self.threshold, self.value, self.inplace)
+
+    def extra_repr(self):
+        text = f"threshold={self.threshold}, value={self.value}"
+        return text + (", inplace=True" if self.inplace else "")
+
+
+class _Shrink(Module):
+    """A shrinkage activation with one option, `lambd` (torch's spelling); forward is `_op`."""
+
+    _op = None
+
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input):
+        return type(self)._op(input, self.lambd)
+
+    def extra_repr(self):
+        return str(self.lambd)
+
+
+class Hardshrink(_Shrink):
+    """0 where |x| <= lambd, x elsewhere."""
+    _op = staticmethod(F.hardshrink)
+
+
+class Softshrink(_Shrink):
+    """x - lambd above lambd, x + lambd below -lambd, 0 between."""
+    _op = staticmethod(F.softshrink)
+
+
+class GLU(Module):
+    """a * sigmoid(b) for the two halves a, b of the input along `dim`: (*, 2n, *) -> (*, n, *).
+
+    >>> import dualnet as dn
+    >>> from dualnet import nn
+    >>> nn.GLU()(dn.tensor([[3.0, 0.0]]))
+    tensor([[1.5000]])
+    """
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.glu(input, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
 
 
 class _Plain(Module):

@@ -2,14 +2,21 @@
 
 relu, sigmoid and tanh have fused kernels and backward passes in the elementwise family; the
 rest are short compositions, so their gradients (and second derivatives) come from the ops they
-are made of. Formulas follow torch.nn.functional exactly, including the thresholds.
+are made of. Formulas follow torch.nn.functional exactly, including the thresholds (which side of
+a comparison a tie or a NaN falls on decides the gradient there, so each `where` below is written
+with torch's comparison). pairwise_distance, torch's other functional without a family of its
+own here, is a composition too (a norm of the difference).
 """
 import math
 
 from ...autograd import no_grad as ew_no_grad
+from ...random import random_array
 from ...tensor import Tensor
+from .._common import broadcast_shape, normalize_dim, shape_str
 from ..elementwise import ops as ew
 from ..reduction.ops import log_softmax, softmax  # noqa: F401  (re-exported to F)
+from ..reduction.ops import norm
+from ..shape.ops import reshape, split
 from .._views import apply_inplace
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -159,8 +166,173 @@ def softmin(input, dim=None, dtype=None):
     return softmax(ew.neg(input), dim, dtype=dtype)
 
 
+# ---------------------------------------------------------------- thresholds and shrinkage
+
+def threshold(input, threshold, value, inplace=False):
+    """value where x <= threshold, else x: torch's `x <= threshold ? value : x`, so a NaN is
+    kept and the gradient is 0 where x <= threshold (1 elsewhere). Integer tensors stay integer.
+
+    >>> import dualnet.nn.functional as F, dualnet as dn
+    >>> F.threshold(dn.tensor([-1.0, 0.5, 2.0]), 0.5, -3.0)
+    tensor([-3., -3.,  2.])
+    """
+    return _threshold(input, threshold, value, inplace)
+
+
+def threshold_(input, threshold, value):
+    """In-place `threshold`."""
+    return _threshold(input, threshold, value, True)
+
+
+def _threshold(input, bound, value, inplace):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"threshold: expected a Tensor as input, got {type(input).__name__}")
+
+    def compute(x):
+        out = ew.where(x <= bound, value, x)
+        return out if out.dtype == x.dtype else out.to(x.dtype)  # torch keeps input's dtype
+
+    return apply_inplace(input, "threshold_", compute) if inplace else compute(input)
+
+
+def hardshrink(input, lambd=0.5):
+    """0 where -lambd <= x <= lambd, else x; the gradient is 0 on that closed band, as torch's.
+
+    >>> import dualnet.nn.functional as F, dualnet as dn
+    >>> F.hardshrink(dn.tensor([-1.0, 0.5, 0.7]))
+    tensor([-1.0000,  0.0000,  0.7000])
+    """
+    _check("hardshrink", input)
+    return ew.where((input >= -lambd) & (input <= lambd), 0.0, input)
+
+
+def softshrink(input, lambd=0.5):
+    """x - lambd above lambd, x + lambd below -lambd, 0 between: x - clamp(x, -lambd, lambd).
+
+    >>> import dualnet.nn.functional as F, dualnet as dn
+    >>> F.softshrink(dn.tensor([-1.0, 0.25, 2.0]))
+    tensor([-0.5000,  0.0000,  1.5000])
+    """
+    _check("softshrink", input)
+    if lambd < 0:
+        raise RuntimeError(f"softshrink: lambd must be >= 0, got {lambd}")
+    # clamp passes the gradient on the closed band [-lambd, lambd], so 1 minus it is torch's
+    # shrink backward (0 at the bounds too), and a NaN goes through with gradient 1, as there
+    return input - ew.clamp(input, -lambd, lambd)
+
+
+# ---------------------------------------------------------------- learned and random slopes
+
+def prelu(input, weight):
+    """x where x > 0, else weight * x; `weight` holds one slope, or one per channel (dim 1 of
+    input; input of fewer than 2 dims has one channel), as torch.
+
+    >>> import dualnet.nn.functional as F, dualnet as dn
+    >>> F.prelu(dn.tensor([[-2.0, 3.0], [-4.0, 1.0]]), dn.tensor([0.5, 0.25]))
+    tensor([[-1.,  3.],
+            [-2.,  1.]])
+    """
+    op = "prelu"
+    _check(op, input)
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"{op}: expected a Tensor as weight, got {type(weight).__name__}")
+    if weight.ndim > 1:
+        raise RuntimeError(f"{op}: expected weight to be a scalar or 1-D tensor, got one of "
+                           f"shape {shape_str(weight.shape)}")
+    if weight.dtype != input.dtype:  # torch promotes no types here either
+        raise RuntimeError(f"{op}: input and weight must have the same dtype, got "
+                           f"{input.dtype} and {weight.dtype}")
+    count = weight.numel()
+    if count == 1:
+        slope = reshape(weight, ())
+    else:
+        channels = input.shape[1] if input.ndim >= 2 else 1
+        if input.ndim == 0 or count != channels:
+            raise RuntimeError(f"{op}: the number of weights ({count}) must be 1 or the channel "
+                               f"size ({channels}, dim 1) of the input of shape "
+                               f"{shape_str(input.shape)}")
+        slope = reshape(weight, (count,) + (1,) * (input.ndim - 2))
+    return ew.where(input > 0, input, input * slope)
+
+
+def _uniform_slopes(input, lower, upper):
+    """U(lower, upper) draws of input's shape, dtype and device from dualnet's random stream
+    (so `dn.manual_seed` repeats them); a constant for autograd."""
+    np_dtype = input.dtype.np
+    draws = random_array("uniform", tuple(input.shape), np_dtype, input.device)
+    draws *= np_dtype.type(upper - lower)
+    draws += np_dtype.type(lower)
+    return Tensor._make(draws, input.device, input.dtype, False, None, 0, None)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Randomized leaky ReLU (Xu et al., 2015): x where x > 0, else a * x with a drawn from
+    U(lower, upper) per element in training, and a = (lower + upper) / 2 otherwise.
+
+    >>> import dualnet.nn.functional as F, dualnet as dn
+    >>> F.rrelu(dn.tensor([-3.0, 2.0]), 0.1, 0.3)
+    tensor([-0.6000,  2.0000])
+    """
+    _check("rrelu", input)
+    if lower > upper:
+        raise RuntimeError(f"rrelu: the lower bound ({lower}) must be less than or equal to the "
+                           f"upper bound ({upper})")
+    if not training:
+        return _run("rrelu", input, lambda x: leaky_relu(x, (lower + upper) / 2), inplace)
+    slopes = _uniform_slopes(input, lower, upper)
+    # torch's `x <= 0 ? x * a : x`: the drawn slope is also the gradient at 0
+    return _run("rrelu", input, lambda x: ew.where(x <= 0, x * slopes, x), inplace)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    """In-place `rrelu`."""
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+# ---------------------------------------------------------------- gating and distance
+
+def glu(input, dim=-1):
+    """Gated linear unit (Dauphin et al., 2017): a * sigmoid(b), where a and b are the first
+    and second halves of input along `dim` (whose size must be even).
+
+    >>> import dualnet.nn.functional as F, dualnet as dn
+    >>> F.glu(dn.tensor([[1.0, 2.0, 0.0, 0.0]]))
+    tensor([[0.5000, 1.0000]])
+    """
+    op = "glu"
+    _check(op, input)
+    if input.ndim == 0:
+        raise RuntimeError(f"{op}: does not support scalars (a 0-dim input) because the halving "
+                           f"size must be even")
+    d = normalize_dim(dim, input.ndim, op)
+    size = input.shape[d]
+    if size % 2:
+        raise RuntimeError(f"{op}: halving dimension must be even, but dimension {d} of the input "
+                           f"of shape {shape_str(input.shape)} is size {size}")
+    first, second = split(input, [size // 2, size // 2], d)
+    return first * ew.sigmoid(second)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """||x1 - x2 + eps||_p over the last dim of the broadcast inputs; torch adds eps to the
+    difference (not to the norm), so equal rows are eps * n^(1/p) apart.
+
+    >>> import dualnet.nn.functional as F, dualnet as dn
+    >>> F.pairwise_distance(dn.tensor([[3.0, 4.0]]), dn.tensor([[0.0, 0.0]]), eps=0.0)
+    tensor([5.])
+    """
+    op = "pairwise_distance"
+    for name, x in (("x1", x1), ("x2", x2)):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{op}: expected a Tensor as {name}, got {type(x).__name__}")
+    broadcast_shape(op, x1.shape, x2.shape)
+    return norm(x1 - x2 + eps, p, -1, keepdim)
+
+
 FUNCTIONAL = ["relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "softplus",
               "mish", "hardtanh", "hardsigmoid", "hardswish", "logsigmoid", "softsign",
-              "tanhshrink", "sigmoid", "tanh", "softmax", "log_softmax", "softmin"]
+              "tanhshrink", "sigmoid", "tanh", "softmax", "log_softmax", "softmin", "threshold",
+              "threshold_", "hardshrink", "softshrink", "prelu", "rrelu", "rrelu_", "glu",
+              "pairwise_distance"]
 __all__ = ["selu", "celu"]
 METHODS = {}
