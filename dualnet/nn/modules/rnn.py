@@ -1,7 +1,8 @@
 """Recurrent layers with torch.nn's names, parameters and return values: the cells (RNNCell,
 LSTMCell, GRUCell) and the sequence layers (RNN, LSTM, GRU), whose time loop calls the fused core
 cells (`F.lstm_cell`, `F.gru_cell`, `F.rnn_tanh_cell`, `F.rnn_relu_cell`) one step at a time;
-LSTM with projections (proj_size > 0) follows the fused cell with `F.linear` by weight_hr."""
+LSTM with projections (proj_size > 0) follows the fused cell with `F.linear` by weight_hr. The
+sequence layers also take a PackedSequence (nn.utils.rnn) and then return one."""
 import math
 import numbers
 import warnings
@@ -13,6 +14,7 @@ from ...core.ops.shape import ops as _shape
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
 from .module import Module
 
 __all__ = ["RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "RNNBase", "RNN", "LSTM", "GRU"]
@@ -47,6 +49,13 @@ def _projected_lstm_cell(input, hx, w_ih, w_hh, b_ih, b_hh, w_hr):
     """
     h_cell, c = _FusedLSTMCell.apply(input, hx[0], hx[1], w_ih, w_hh, b_ih, b_hh)
     return F.linear(h_cell, w_hr), c
+
+
+def _step(cell, lstm, x, state, weights):
+    """One cell step on the state list [h] or [h, c]; returns the new state list."""
+    if lstm:
+        return list(cell(x, tuple(state), *weights))
+    return [cell(x, state[0], *weights)]
 
 
 def _uniform_reset(module):
@@ -286,8 +295,8 @@ class RNNBase(Module):
     def _check_input(self, input):
         name = type(self).__name__
         if not hasattr(input, "ndim"):
-            raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__} "
-                            f"(packed sequences are not supported)")
+            raise TypeError(f"{name}: input must be a Tensor or a PackedSequence, got "
+                            f"{type(input).__name__}")
         if input.ndim not in (2, 3):
             raise ValueError(f"{name}: expected a 3-D batched input (seq_len, batch, input_size) "
                              f"or (batch, seq_len, input_size) with batch_first, or a 2-D "
@@ -357,10 +366,7 @@ class RNNBase(Module):
                 order = range(len(steps) - 1, -1, -1) if direction else range(len(steps))
                 outputs = [None] * len(steps)
                 for t in order:
-                    if lstm:
-                        state = list(cell(steps[t], tuple(state), *weights))
-                    else:
-                        state = [cell(steps[t], state[0], *weights)]
+                    state = _step(cell, lstm, steps[t], state, weights)
                     outputs[t] = state[0]
                 direction_outputs.append(_shape.stack(outputs, 0))
                 for final, value in zip(finals, state):
@@ -373,8 +379,82 @@ class RNNBase(Module):
                 steps = _shape.unbind(output, 0)
         return output, [_shape.stack(final, 0) for final in finals]
 
+    def _run_packed(self, data, batch_sizes, initial):
+        """data (sum of lengths, features) packed with batch_sizes (a list of ints, sorted batch
+        shrinking step by step); initial: one (layers*dirs, batch_sizes[0], size) tensor per
+        state. As torch's CPU loop, each step runs the cell on the prefix of the batch still
+        running, so a sequence's final state is taken at its own last step and the reverse
+        direction starts each sequence at its own last step from its initial state."""
+        cell = _projected_lstm_cell if self.proj_size else _CELL_OPS[self.mode]
+        lstm = self.mode == "LSTM"
+        finals = [[] for _ in initial]
+        layer_input = data
+        for layer in range(self.num_layers):
+            steps = _shape.split(layer_input, batch_sizes, 0)
+            direction_outputs = []
+            for direction in range(self._num_directions):
+                index = layer * self._num_directions + direction
+                full = [s[index] for s in initial]
+                weights = self._step_weights(layer, direction)
+                outputs = [None] * len(steps)
+                if direction == 0:
+                    state, ended = full, []
+                    for t, size in enumerate(batch_sizes):
+                        if size < state[0].shape[0]:  # the sequences past `size` have ended
+                            ended.append([s[size:] for s in state])
+                            state = [s[:size] for s in state]
+                        state = _step(cell, lstm, steps[t], state, weights)
+                        outputs[t] = state[0]
+                    # the longest sequences end last: reversed, the pieces are in batch order
+                    pieces = [state] + ended[::-1]
+                    state = [_shape.cat([p[k] for p in pieces], 0) if len(pieces) > 1
+                             else state[k] for k in range(len(state))]
+                else:
+                    state = [s[:batch_sizes[-1]] for s in full]
+                    for t in range(len(steps) - 1, -1, -1):
+                        have, size = state[0].shape[0], batch_sizes[t]
+                        if size > have:  # the sequences up to `size` start here
+                            state = [_shape.cat([s, f[have:size]], 0)
+                                     for s, f in zip(state, full)]
+                        state = _step(cell, lstm, steps[t], state, weights)
+                        outputs[t] = state[0]
+                direction_outputs.append(_shape.cat(outputs, 0))
+                for final, value in zip(finals, state):
+                    final.append(value)
+            output = direction_outputs[0] if len(direction_outputs) == 1 else \
+                _shape.cat(direction_outputs, 1)
+            if layer < self.num_layers - 1:
+                if self.dropout > 0 and self.training:
+                    output = F.dropout(output, self.dropout, True)
+                layer_input = output
+        return output, [_shape.stack(final, 0) for final in finals]
+
+    def _forward_packed(self, packed, states):
+        """A PackedSequence in, a PackedSequence out; the initial states are given in the
+        caller's batch order and reordered by sorted_indices, the final ones put back by
+        unsorted_indices (torch's permute_hidden)."""
+        data = packed.data
+        if hasattr(data, "ndim") and data.ndim != 2:
+            raise ValueError(f"{type(self).__name__}: a PackedSequence's data must be 2-D (sum "
+                             f"of lengths, input_size), got shape {shape_str(data.shape)}")
+        self._check_input(data)
+        batch_sizes = [int(n) for n in packed.batch_sizes.tolist()]
+        initial = []
+        for which, given in states:
+            state = self._state(which, given, data, True, batch_sizes[0])
+            if packed.sorted_indices is not None and given is not None:
+                state = state.index_select(1, packed.sorted_indices)
+            initial.append(state)
+        output, finals = self._run_packed(data, batch_sizes, initial)
+        if packed.unsorted_indices is not None:
+            finals = [f.index_select(1, packed.unsorted_indices) for f in finals]
+        return PackedSequence(output, packed.batch_sizes, packed.sorted_indices,
+                              packed.unsorted_indices), finals
+
     def _forward(self, input, states):
         """Shared by RNN, LSTM, GRU: states is a list of (name, tensor or None)."""
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, states)
         self._check_input(input)
         given, batched = input, input.ndim == 3
         if not batched:
@@ -435,6 +515,14 @@ class LSTM(RNNBase):
     >>> output, (h_n, c_n) = nn.LSTM(3, 5, proj_size=2)(dn.randn(7, 4, 3))
     >>> output.shape, h_n.shape, c_n.shape
     (dualnet.Size([7, 4, 2]), dualnet.Size([1, 4, 2]), dualnet.Size([1, 4, 5]))
+
+    A PackedSequence (nn.utils.rnn) gives a PackedSequence, and h_n / c_n at each sequence's own
+    last step (the reverse direction starts there too):
+
+    >>> from dualnet.nn.utils.rnn import pack_sequence
+    >>> output, (h_n, c_n) = lstm(pack_sequence([dn.randn(5, 3), dn.randn(2, 3)]))
+    >>> output.data.shape, output.batch_sizes.tolist(), h_n.shape
+    (dualnet.Size([7, 10]), [2, 2, 1, 1, 1], dualnet.Size([2, 2, 5]))
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,

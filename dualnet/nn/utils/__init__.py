@@ -1,7 +1,9 @@
-"""`nn.utils`: gradient clipping and parameter/vector conversion (torch.nn.utils' names)."""
+"""`nn.utils`: gradient clipping, parameter/vector conversion and, in `nn.utils.rnn`, packed
+variable-length sequences (torch.nn.utils' names)."""
 from .clip_grad import clip_grad_norm, clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, \
     get_total_norm
 from .convert_parameters import parameters_to_vector, vector_to_parameters
+from . import rnn
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "clip_grads_with_norm_",
-           "get_total_norm", "parameters_to_vector", "vector_to_parameters"]
+           "get_total_norm", "parameters_to_vector", "vector_to_parameters", "rnn"]
