@@ -165,3 +165,23 @@ def test_device_names_and_hidden_gpus(monkeypatch):
     hidden = keras.layers.Dense(2)
     hidden.build((None, 3))
     assert _devices(hidden) == {"cpu"}
+
+
+def test_batches_follow_a_model_moved_between_epochs():
+    # fit looks up the weights' device once an epoch: a callback may move the model in between
+    x, y = _data()
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), metrics=["accuracy"],
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    assert _devices(model) == {"cuda"}
+    moved = []
+
+    class MoveToCPU(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                self.model.to("cpu")
+                moved.append(epoch)
+
+    history = model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[MoveToCPU()])
+    assert moved == [1] and _devices(model) == {"cpu"}
+    assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()

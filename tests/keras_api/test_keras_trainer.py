@@ -168,3 +168,58 @@ def test_bad_inputs():
         model.compile("adamm", "mse")
     with pytest.raises(ValueError, match="accuracy"):
         model.compile("adam", "mse", metrics=["acurracy"])
+
+
+def test_weights_made_trainable_after_the_optimizer_was_built_need_a_new_compile():
+    # Keras's rule (its optimizer refuses unknown variables) instead of a weight left untrained
+    model = _model()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.layers[0].trainable = False
+    model.fit(X, Y, epochs=1, verbose=0)  # the optimizer is built without the frozen layer
+    model.layers[0].trainable = True
+    with pytest.raises(ValueError, match=r"Unknown variable: '.*kernel' of shape \(4, 6\).*"
+                                         r"compile\(\) again"):
+        model.fit(X, Y, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="Unknown variable"):
+        model.train_on_batch(X[:4], Y[:4])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    before = model.layers[0].get_weights()[0].copy()
+    model.fit(X, Y, epochs=1, verbose=0)
+    assert not np.allclose(model.layers[0].get_weights()[0], before)
+    model.layers[1].enable_lora(2)  # LoRA's new weights: the same rule
+    with pytest.raises(ValueError, match=r"Unknown variable: '.*lora_kernel_a' of shape \(6, 2\)"):
+        model.fit(X, Y, epochs=1, verbose=0)
+
+
+def test_metrics_over_an_epoch_are_those_of_all_its_samples():
+    # built-in metrics may update on several batches at once (fit's speed): same totals, and a
+    # user's metric function, whose value per batch need not add up, still sees each batch
+    x = RNG.random((75, 4)).astype(np.float32)
+    y = RNG.integers(0, 3, 75)
+    seen = []
+
+    def batch_max(y_true, y_pred):
+        seen.append(len(y_pred))
+        return dn.tensor(float(np.max(np.asarray(y_pred))))
+
+    model = _model()
+    model.compile(optimizer=optimizers.SGD(learning_rate=0.0),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy", "sparse_top_k_categorical_accuracy", batch_max])
+    history = model.fit(x, y, batch_size=4, epochs=2, shuffle=True, verbose=0).history
+    probs = model.predict(x, verbose=0)
+    accuracy = np.mean(probs.argmax(-1) == y)
+    top5 = 1.0  # 3 classes: always in the top 5
+    assert seen[:19] == [4] * 18 + [3]
+    per_batch_max = np.mean([probs[i:i + 4].max() for i in range(0, 75, 4)])
+    for epoch in range(2):
+        np.testing.assert_allclose(history["accuracy"][epoch], accuracy, rtol=1e-6)
+        np.testing.assert_allclose(history["sparse_top_k_categorical_accuracy"][epoch], top5)
+    # the user's function: the mean of its per-batch values (batches shuffled, so only bounds)
+    assert probs.max() >= history["batch_max"][0] >= min(
+        probs[i:i + 4].max() for i in range(0, 75, 4)) and per_batch_max > 0
+    logs = model.evaluate(x, y, batch_size=4, verbose=0, return_dict=True)
+    np.testing.assert_allclose(logs["accuracy"], accuracy, rtol=1e-6)
+    np.testing.assert_allclose(logs["batch_max"], per_batch_max, rtol=1e-6)
+    metric = model.metrics[1]  # read mid-way through fit's updates: applied when read
+    model.train_on_batch(x[:4], y[:4])
+    np.testing.assert_allclose(float(metric.result()), np.mean(probs[:4].argmax(-1) == y[:4]))
