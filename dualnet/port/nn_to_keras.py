@@ -1,6 +1,8 @@
 """`nn.Sequential` -> Keras model: each torch layer becomes the Keras layer(s) computing the same
 function, with its weights moved into Keras's layouts (transposes, gate reorders, and LSTM's two
 biases as Keras's one)."""
+import warnings
+
 import numpy as np
 
 from .. import nn
@@ -443,6 +445,15 @@ class NNToKeras:
         if layer.max_norm is not None:
             raise _layer_error(index, layer, "renormalizes rows (max_norm), which Keras's "
                                              "Embedding does not")
+        training_only = [name for name, on in (("padding_idx", layer.padding_idx is not None),
+                                               ("scale_grad_by_freq", layer.scale_grad_by_freq))
+                         if on]
+        if training_only:
+            warnings.warn(f"port.to_keras: layer {index} ({layer!r}) has "
+                          f"{' and '.join(training_only)}, which shape only its gradient and "
+                          f"which Keras's Embedding lacks: the ported layer computes the same "
+                          f"outputs but trains every row with plain gradients",
+                          UserWarning, stacklevel=4)
         self.specs.append(Spec("layers", "Embedding", (layer.num_embeddings,
                                                        layer.embedding_dim), {},
                                [_array(layer.weight)]))

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import dualnet as dn
+import dualnet.nn.functional as F
 from dualnet import nn
 from layer_parity import build, check_forward_backward, state_signature
 
@@ -111,6 +112,15 @@ def test_bad_arguments_and_indices():
 
 
 def test_sparse_gradients_are_refused_when_used():
-    emb = nn.Embedding(5, 2, sparse=True)
-    with pytest.raises(ValueError, match="sparse"):
+    emb = nn.Embedding(5, 2, sparse=True)  # accepted, as torch's signature has it
+    # the message names the argument and says what to use instead
+    with pytest.raises(ValueError, match=r"sparse=True is not supported.*use sparse=False"):
         emb(dn.tensor([1]))
+    with pytest.raises(ValueError, match=r"sparse=True"):
+        F.embedding(dn.tensor([1]), dn.ones(5, 2), sparse=True)
+
+
+def test_scale_grad_by_freq_is_no_longer_refused():
+    emb = nn.Embedding(5, 2, scale_grad_by_freq=True)
+    emb(dn.tensor([1, 1, 4])).sum().backward()
+    np.testing.assert_allclose(emb.weight.grad.numpy()[:, 0], [0, 1, 0, 0, 1])

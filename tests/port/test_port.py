@@ -191,6 +191,12 @@ def test_an_nn_layer_without_counterpart_is_named():
         port.to_keras(nn.Sequential(nn.LSTM(3, 4, batch_first=True)), (5, 3))
     with pytest.raises(ValueError, match="batch_first=False"):
         port.to_keras(nn.Sequential(nn.GRU(3, 4), port.RNNOutput()), (5, 3))
+    net = nn.Sequential(nn.Embedding(10, 3, padding_idx=0, scale_grad_by_freq=True))
+    with pytest.warns(UserWarning, match="padding_idx and scale_grad_by_freq.*same outputs"):
+        model = port.to_keras(net, (5,))
+    indices = np.array([[0, 3, 3, 9, 1]])
+    np.testing.assert_allclose(model.predict(indices, verbose=0),
+                               net(dn.tensor(indices)).detach().numpy(), rtol=1e-6)
     with pytest.raises(ValueError, match="proj_size=2"):
         port.to_keras(nn.Sequential(nn.LSTM(3, 4, batch_first=True, proj_size=2),
                                     port.RNNOutput()), (5, 3))

@@ -17,7 +17,9 @@ class Embedding(Module):
 
     weight starts N(0, 1); the padding_idx row starts at zero and gets no gradient (a fixed
     "nothing here" vector). max_norm renormalises each looked-up row to norm <= max_norm in
-    place, as torch does.
+    place, as torch does. scale_grad_by_freq divides each row's gradient by how many times its
+    index occurs in the batch. sparse=True is accepted (torch's signature) but raises when
+    called: dualnet's weight gradients are dense.
 
     >>> import dualnet as dn
     >>> from dualnet import nn

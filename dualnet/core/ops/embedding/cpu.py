@@ -1,5 +1,6 @@
 """CPU kernels of the embedding family: row gathers (NumPy: memory bound) and the row
-scatter-add of the backward (Numba: repeated indices accumulate, rows not looked up stay 0)."""
+scatter-add of the backward (Numba: repeated indices accumulate, rows not looked up stay 0;
+optionally each row's sum divided by its index's count, torch's scale_grad_by_freq)."""
 import numba
 import numpy as np
 
@@ -9,21 +10,39 @@ def gather_rows(weight, indices):
 
 
 @numba.njit(cache=True)
-def _scatter_rows(out, indices, grad_rows, skip):
+def _scatter_rows(out, indices, grad_rows, skip, scale):
+    # scale: one factor per row of out, or empty for none
+    dim = grad_rows.shape[1]
     for k in range(indices.size):
         row = indices[k]
         if row != skip:
-            out[row] += grad_rows[k]
+            if scale.size:
+                for j in range(dim):
+                    out[row, j] += grad_rows[k, j] * scale[row]
+            else:
+                for j in range(dim):
+                    out[row, j] += grad_rows[k, j]
 
 
-def scatter_rows(num_rows, indices, grad_rows, skip):
-    """Sum the rows of grad_rows into a zero (num_rows, dim) array at `indices`, except `skip`."""
-    out = np.zeros((num_rows,) + grad_rows.shape[1:], dtype=grad_rows.dtype)
-    if out.dtype == np.float16:
+def scatter_rows(num_rows, indices, grad_rows, skip, scale_grad_by_freq):
+    """Sum the rows of grad_rows (K, dim) into a zero (num_rows, dim) array at `indices`, except
+    `skip`; with scale_grad_by_freq each row's terms are multiplied by 1 / (how many times its
+    index occurs in `indices`), the factor rounded to the gradient's dtype as torch does."""
+    dtype = grad_rows.dtype
+    work = np.float32 if dtype == np.float16 else dtype  # Numba has no float16 arithmetic
+    scale = np.empty(0, dtype=work)
+    if scale_grad_by_freq:
+        counts = np.bincount(indices, minlength=num_rows)
+        scale = (1.0 / np.maximum(counts, 1)).astype(work)  # rows never looked up: unused
+    out = np.zeros((num_rows,) + grad_rows.shape[1:], dtype=dtype)
+    if dtype == np.float16:
         keep = indices != skip
-        np.add.at(out, indices[keep], grad_rows[keep])  # Numba has no float16 arithmetic
+        rows = grad_rows[keep]
+        if scale.size:
+            rows = (rows * scale[indices[keep]][:, None]).astype(dtype)
+        np.add.at(out, indices[keep], rows)
     else:
-        _scatter_rows(out, indices, grad_rows, skip)
+        _scatter_rows(out, indices, grad_rows, skip, scale)
     return out
 
 

@@ -1,7 +1,9 @@
 """Embedding lookups and one-hot encoding.
 
 `embedding` gathers rows of a weight matrix; its gradient is dense (torch's sparse=False) and
-non-zero only in the rows looked up, never in `padding_idx`'s row.
+non-zero only in the rows looked up, never in `padding_idx`'s row. With scale_grad_by_freq each
+row's gradient is divided by how often its index occurs in the batch (torch's rule): a frequent
+word does not get a step many times larger than a rare one.
 """
 from ...autograd import Function, no_grad
 from ...device import array_module
@@ -27,8 +29,9 @@ class Embedding(Function):
     _array_forward = True
 
     @staticmethod
-    def forward(ctx, indices, weight, padding_idx):
+    def forward(ctx, indices, weight, padding_idx, scale_grad_by_freq):
         ctx.num_rows, ctx.padding_idx = weight._data.shape[0], padding_idx
+        ctx.scale_grad_by_freq = scale_grad_by_freq
         ctx.indices = indices._data
         return _k(weight._device).gather_rows(weight._data, indices._data)
 
@@ -39,17 +42,26 @@ class Embedding(Function):
         dim = grad._data.shape[len(ctx.indices.shape):]
         rows = grad._data.reshape((-1,) + dim)
         skip = -1 if ctx.padding_idx is None else ctx.padding_idx
-        dense = _k(grad._device).scatter_rows(ctx.num_rows, ctx.indices.reshape(-1), rows, skip)
-        return None, Tensor._make(dense, grad._device, grad._dtype, False, None, 0, None), None
+        dense = _k(grad._device).scatter_rows(ctx.num_rows, ctx.indices.reshape(-1), rows, skip,
+                                              ctx.scale_grad_by_freq)
+        return (None, Tensor._make(dense, grad._device, grad._dtype, False, None, 0, None), None,
+                None)
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
     """Rows of `weight` (num_embeddings, dim) at the integer `input`: output input.shape + (dim,).
 
+    out[i] = weight[input[i]]; grad_weight[r] = sum over i with input[i] == r of grad_out[i],
+    divided by count(r) = #{i : input[i] == r} when scale_grad_by_freq (0 for padding_idx).
+
     >>> import dualnet as dn, dualnet.nn.functional as F
     >>> F.embedding(dn.tensor([2, 0]), dn.arange(6.0).reshape(3, 2)).tolist()
     [[4.0, 5.0], [0.0, 1.0]]
+    >>> w = dn.ones(3, 2, requires_grad=True)
+    >>> F.embedding(dn.tensor([2, 2, 0]), w, scale_grad_by_freq=True).sum().backward()
+    >>> w.grad.tolist()
+    [[1.0, 1.0], [0.0, 0.0], [1.0, 1.0]]
     """
     array = _indices("embedding", input)
     if not isinstance(weight, Tensor) or weight.ndim != 2:
@@ -67,11 +79,13 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         if low < 0 or high >= rows:
             raise IndexError(f"embedding: index {high if high >= rows else low} is out of range "
                              f"for a weight with {rows} rows")
-    if scale_grad_by_freq or sparse:
-        raise ValueError("embedding: scale_grad_by_freq and sparse gradients are not supported")
+    if sparse:
+        raise ValueError("embedding: sparse=True is not supported: dualnet has no sparse tensors; "
+                         "use sparse=False (the default), whose weight gradient is a dense tensor "
+                         "that is zero in the rows not looked up")
     if max_norm is not None:
         _renorm_rows(weight, array, max_norm, norm_type)
-    return Embedding.apply(input, weight, padding_idx)
+    return Embedding.apply(input, weight, padding_idx, bool(scale_grad_by_freq))
 
 
 def _renorm_rows(weight, indices, max_norm, norm_type):
