@@ -12,40 +12,23 @@ import pytest
 import dualnet as dn
 from dualnet import nn
 
+from _rnn_parity import close as _close
+from _rnn_parity import compare_outputs_and_grads, leaf as _leaf, pair, torch as _torch
+
 RNG = np.random.default_rng(1)
 SEQ, BATCH, INPUT, HIDDEN, PROJ = 4, 2, 3, 5, 2
-TOL = {"rtol": 1e-9, "atol": 1e-11}
 # torch's CPU build notes that it runs projections without oneDNN: nothing to act on here
 pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections:UserWarning")
 
 
-def _torch():
-    return pytest.importorskip("torch")
-
-
 def _pair(**options):
-    """Our LSTM and torch's, both float64, ours holding a copy of torch's random weights."""
-    torch = _torch()
-    theirs = torch.nn.LSTM(INPUT, HIDDEN, proj_size=PROJ, dtype=torch.float64, **options)
-    ours = nn.LSTM(INPUT, HIDDEN, proj_size=PROJ, dtype=dn.float64, **options)
-    ours.load_state_dict({k: dn.tensor(v.detach().numpy()) for k, v in
-                          theirs.state_dict().items()})
-    return ours, theirs
-
-
-def _leaf(array):
-    torch = _torch()
-    return dn.tensor(array, requires_grad=True), torch.tensor(array, requires_grad=True)
-
-
-def _close(ours, theirs):
-    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), **TOL)
+    """Our projected LSTM and torch's, both float64, ours holding torch's random weights."""
+    return pair("LSTM", INPUT, HIDDEN, proj_size=PROJ, **options)
 
 
 def _check(ours, theirs, options, unbatched=False, with_state=False):
     """Forward both with the same input (and states), compare every output, backward the same
     random weighting of all outputs through both and compare every gradient."""
-    torch = _torch()
     batch_first = options.get("batch_first", False)
     shape = (SEQ, INPUT) if unbatched else ((BATCH, SEQ, INPUT) if batch_first else
                                             (SEQ, BATCH, INPUT))
@@ -59,21 +42,7 @@ def _check(ours, theirs, options, unbatched=False, with_state=False):
         out, tout = ours(x[0], (h_0[0], c_0[0])), theirs(x[1], (h_0[1], c_0[1]))
     else:
         out, tout = ours(x[0]), theirs(x[1])
-    ours_outputs, theirs_outputs = [out[0], *out[1]], [tout[0], *tout[1]]
-    ours_total, theirs_total = 0, 0
-    for a, b in zip(ours_outputs, theirs_outputs):
-        assert tuple(a.shape) == tuple(b.shape)
-        _close(a, b)
-        seed = RNG.normal(size=tuple(b.shape))
-        ours_total = ours_total + (a * dn.tensor(seed)).sum()
-        theirs_total = theirs_total + (b * torch.tensor(seed)).sum()
-    ours_total.backward()
-    theirs_total.backward()
-    for a, b in leaves:
-        _close(a.grad, b.grad)
-    ours_params = dict(ours.named_parameters())
-    for name, param in theirs.named_parameters():
-        _close(ours_params[name].grad, param.grad)
+    compare_outputs_and_grads(ours, theirs, [out[0], *out[1]], [tout[0], *tout[1]], leaves)
 
 
 @pytest.mark.parametrize("num_layers", [1, 2])

@@ -12,29 +12,18 @@ import dualnet as dn
 from dualnet import nn
 from dualnet.nn.utils import rnn as R
 
+from _rnn_parity import TOL32, TOL64
+from _rnn_parity import backward as _backward, close as _close
+from _rnn_parity import compare_outputs_and_grads, leaf as _leaf, pair, torch as _torch
+
 RNG = np.random.default_rng(7)
 INPUT, HIDDEN, PROJ = 3, 5, 2
-TOL64 = {"rtol": 1e-9, "atol": 1e-11}
-TOL32 = {"rtol": 1e-5, "atol": 1e-6}
 # torch's CPU build notes that it runs projections without oneDNN: nothing to act on here
 pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections:UserWarning")
 
 
-def _torch():
-    return pytest.importorskip("torch")
-
-
 def _trr():
     return pytest.importorskip("torch.nn.utils.rnn")
-
-
-def _leaf(array):
-    torch = _torch()
-    return dn.tensor(array, requires_grad=True), torch.tensor(array, requires_grad=True)
-
-
-def _close(ours, theirs, tol=TOL64):
-    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), **tol)
 
 
 def _same_ints(ours, theirs):
@@ -42,18 +31,6 @@ def _same_ints(ours, theirs):
         assert ours is None
         return
     assert ours.dtype == dn.int64 and ours.tolist() == theirs.tolist()
-
-
-def _backward(ours_outputs, theirs_outputs):
-    """Backward one fixed random weighting of every output through both graphs."""
-    torch = _torch()
-    ours_total, theirs_total = 0, 0
-    for a, b in zip(ours_outputs, theirs_outputs):
-        seed = RNG.normal(size=tuple(b.shape))
-        ours_total = ours_total + (a * dn.tensor(seed, dtype=a.dtype)).sum()
-        theirs_total = theirs_total + (b * torch.tensor(seed, dtype=b.dtype)).sum()
-    ours_total.backward()
-    theirs_total.backward()
 
 
 def _same_packed(ours, theirs, tol=TOL64):
@@ -211,14 +188,7 @@ LAYER_IDS = ["rnn_tanh", "rnn_relu", "lstm", "lstm_proj", "gru"]
 
 def _pair(kind, options, float64=True):
     """Our layer and torch's, ours holding a copy of torch's random weights."""
-    torch = _torch()
-    theirs = getattr(torch.nn, kind)(INPUT, HIDDEN, **options,
-                                     dtype=torch.float64 if float64 else torch.float32)
-    ours = getattr(nn, kind)(INPUT, HIDDEN, **options,
-                             dtype=dn.float64 if float64 else dn.float32)
-    ours.load_state_dict({k: dn.tensor(v.detach().numpy()) for k, v in
-                          theirs.state_dict().items()})
-    return ours, theirs
+    return pair(kind, INPUT, HIDDEN, float64=float64, **options)
 
 
 def _run_packed(kind, options, enforce_sorted, with_state, float64=True, batch_first=False):
@@ -249,15 +219,7 @@ def _run_packed(kind, options, enforce_sorted, with_state, float64=True, batch_f
     tpadded, _ = trr.pad_packed_sequence(tout[0], batch_first)
     ours_outputs = [padded, *(out[1] if lstm else (out[1],))]
     theirs_outputs = [tpadded, *(tout[1] if lstm else (tout[1],))]
-    for a, b in zip(ours_outputs, theirs_outputs):
-        assert tuple(a.shape) == tuple(b.shape)
-        _close(a, b, tol)
-    _backward(ours_outputs, theirs_outputs)
-    for a, b in leaves:
-        _close(a.grad, b.grad, tol)
-    ours_params = dict(ours.named_parameters())
-    for name, param in theirs.named_parameters():
-        _close(ours_params[name].grad, param.grad, tol)
+    compare_outputs_and_grads(ours, theirs, ours_outputs, theirs_outputs, leaves, tol)
 
 
 @pytest.mark.parametrize("kind, options", LAYERS, ids=LAYER_IDS)

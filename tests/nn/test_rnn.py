@@ -11,53 +11,11 @@ import pytest
 import dualnet as dn
 from dualnet import nn
 
+from _rnn_parity import close as _close
+from _rnn_parity import compare_outputs_and_grads, leaf as _leaf, pair as _pair, torch as _torch
+
 RNG = np.random.default_rng(0)
 SEQ, BATCH, INPUT, HIDDEN = 4, 2, 3, 5
-TOL = {"rtol": 1e-9, "atol": 1e-11}
-
-
-def _torch():
-    return pytest.importorskip("torch")
-
-
-def _pair(kind, *args, **kwargs):
-    """Our layer and torch's, both float64, ours holding a copy of torch's random weights."""
-    torch = _torch()
-    theirs = getattr(torch.nn, kind)(*args, **kwargs, dtype=torch.float64)
-    ours = getattr(nn, kind)(*args, **kwargs, dtype=dn.float64)
-    ours.load_state_dict({k: dn.tensor(v.detach().numpy()) for k, v in
-                          theirs.state_dict().items()})
-    return ours, theirs
-
-
-def _leaf(array):
-    torch = _torch()
-    return dn.tensor(array, requires_grad=True), torch.tensor(array, requires_grad=True)
-
-
-def _close(ours, theirs):
-    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), **TOL)
-
-
-def _backward(ours_outputs, theirs_outputs):
-    """Backward a fixed random weighting of every output through both graphs."""
-    torch = _torch()
-    ours_total, theirs_total = 0, 0
-    for a, b in zip(ours_outputs, theirs_outputs):
-        seed = RNG.normal(size=tuple(b.shape))
-        ours_total = ours_total + (a * dn.tensor(seed)).sum()
-        theirs_total = theirs_total + (b * torch.tensor(seed)).sum()
-    ours_total.backward()
-    theirs_total.backward()
-
-
-def _compare_grads(ours, theirs, leaves):
-    for a, b in leaves:
-        _close(a.grad, b.grad)
-    ours_params = dict(ours.named_parameters())
-    for name, param in theirs.named_parameters():
-        _close(ours_params[name].grad, param.grad)
-
 
 LAYERS = [("RNN", {}), ("RNN", {"nonlinearity": "relu"}), ("LSTM", {}), ("GRU", {})]
 LAYER_IDS = ["rnn_tanh", "rnn_relu", "lstm", "gru"]
@@ -81,11 +39,7 @@ def _run(kind, options, unbatched=False, with_state=False, batch_first=False):
         out, tout = ours(x[0]), theirs(x[1])
     ours_outputs = [out[0], *(out[1] if kind == "LSTM" else (out[1],))]
     theirs_outputs = [tout[0], *(tout[1] if kind == "LSTM" else (tout[1],))]
-    for a, b in zip(ours_outputs, theirs_outputs):
-        assert tuple(a.shape) == tuple(b.shape)
-        _close(a, b)
-    _backward(ours_outputs, theirs_outputs)
-    _compare_grads(ours, theirs, leaves)
+    compare_outputs_and_grads(ours, theirs, ours_outputs, theirs_outputs, leaves)
 
 
 @pytest.mark.parametrize("kind, options", LAYERS, ids=LAYER_IDS)
@@ -157,11 +111,7 @@ def test_cells_match_torch(kind, options, unbatched, with_state):
     else:
         out, tout = ours(x[0]), theirs(x[1])
     out, tout = (list(out), list(tout)) if kind == "LSTMCell" else ([out], [tout])
-    for a, b in zip(out, tout):
-        assert tuple(a.shape) == tuple(b.shape)
-        _close(a, b)
-    _backward(out, tout)
-    _compare_grads(ours, theirs, leaves)
+    compare_outputs_and_grads(ours, theirs, out, tout, leaves)
 
 
 REPRS = ["RNN(3, 4)", "RNN(3, 4, 2, 'relu', False, True, 0.5, True)", "LSTM(3, 4)",
