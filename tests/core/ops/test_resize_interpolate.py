@@ -85,6 +85,12 @@ TORCH_CASES = [  # shape, keyword arguments
 @pytest.mark.parametrize("shape,kwargs", TORCH_CASES)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_forward_and_gradient_match_torch(shape, kwargs, dtype):
+    tol = 1e-6 if dtype == "float32" else 1e-12
+    _match_torch(shape, kwargs, dtype, tol, 10 * tol)
+
+
+def _match_torch(shape, kwargs, dtype, tol, grad_tol):
+    """F.interpolate's output and input gradient (under one random upstream) against torch's."""
     torch = pytest.importorskip("torch")
     x = RNG.standard_normal(shape).astype(dtype)
     ours_in = dn.tensor(x, requires_grad=True)
@@ -92,14 +98,13 @@ def test_forward_and_gradient_match_torch(shape, kwargs, dtype):
     ours = F.interpolate(ours_in, **kwargs)
     theirs = torch.nn.functional.interpolate(theirs_in, **kwargs)
     assert tuple(ours.shape) == tuple(theirs.shape)
-    tol = 1e-6 if dtype == "float32" else 1e-12
     np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=tol,
                                atol=tol)
     upstream = RNG.standard_normal(tuple(theirs.shape)).astype(dtype)
     (ours * dn.tensor(upstream)).sum().backward()
     (theirs * torch.tensor(upstream)).sum().backward()
-    np.testing.assert_allclose(ours_in.grad.numpy(), theirs_in.grad.numpy(), rtol=10 * tol,
-                               atol=10 * tol)
+    np.testing.assert_allclose(ours_in.grad.numpy(), theirs_in.grad.numpy(), rtol=grad_tol,
+                               atol=grad_tol)
 
 
 @pytest.mark.parametrize("kwargs", [dict(size=(4, 5), mode="bilinear"),
@@ -274,23 +279,10 @@ NEW_TORCH_CASES = [  # shape, keyword arguments: every new mode x align_corners 
 @pytest.mark.parametrize("shape,kwargs", NEW_TORCH_CASES)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_new_modes_forward_and_gradient_match_torch(shape, kwargs, dtype):
-    torch = pytest.importorskip("torch")
-    x = RNG.standard_normal(shape).astype(dtype)
-    ours_in = dn.tensor(x, requires_grad=True)
-    theirs_in = torch.tensor(x, requires_grad=True)
-    ours = F.interpolate(ours_in, **kwargs)
-    theirs = torch.nn.functional.interpolate(theirs_in, **kwargs)
-    assert tuple(ours.shape) == tuple(theirs.shape)
     # float32: torch's build evaluates the cubic weights with fused multiply-adds, which moves
     # the far taps' weights (a cancelling polynomial) by up to ~1e-6
     tol = 1e-5 if dtype == "float32" else 1e-12
-    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=tol,
-                               atol=tol)
-    upstream = RNG.standard_normal(tuple(theirs.shape)).astype(dtype)
-    (ours * dn.tensor(upstream)).sum().backward()
-    (theirs * torch.tensor(upstream)).sum().backward()
-    np.testing.assert_allclose(ours_in.grad.numpy(), theirs_in.grad.numpy(), rtol=tol,
-                               atol=tol)
+    _match_torch(shape, kwargs, dtype, tol, tol)
 
 
 @pytest.mark.parametrize("kwargs", [dict(size=(5, 3), mode="bicubic"),
