@@ -76,6 +76,23 @@ def compare(ours, theirs, inputs, grads=False, training=None, rtol=RTOL, atol=AT
     return mine[0]
 
 
+def training_steps_match(ours, theirs, batches, out_rtol):
+    """Training-mode steps of both layers (same weights to start) on each batch, with a random
+    upstream gradient: outputs, input / weight gradients and afterwards every weight (the
+    moving statistics) agree."""
+    for step, batch in enumerate(batches):
+        grad_out = rand(*batch.shape, seed=20 + step)
+        mine = ours_run(ours, batch, grad_out, training=True)
+        ref = keras_run(theirs, batch, grad_out, training=True)
+        np.testing.assert_allclose(mine[0], ref[0], rtol=out_rtol, atol=1e-5)
+        for a, b in zip(mine[1] + mine[2], ref[1] + ref[2]):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+        for a, b in zip(ours.get_weights(), theirs.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+        for w in ours.trainable_weights:
+            w.grad = None
+
+
 def config_keys(ours, theirs):
     assert set(ours.get_config()) == set(theirs.get_config()), (
         sorted(set(ours.get_config()) ^ set(theirs.get_config())))

@@ -6,7 +6,7 @@ import pytest
 
 import dualnet as dn
 from dualnet.keras_api import layers
-from _keras_layer_parity import compare, config_keys, keras_run, ours_run, rand, real_keras
+from _keras_layer_parity import compare, config_keys, rand, real_keras, training_steps_match
 
 # ----------------------------------------------------------------------------- without Keras
 
@@ -97,18 +97,9 @@ def test_batch_norm_matches_keras_in_training_and_inference(shape, kwargs):
     weights[-1] = np.abs(weights[-1]) + 0.5  # a positive moving variance
     ours.set_weights(weights)
     theirs.set_weights(weights)
-    for step in range(2):  # two training steps: outputs, gradients and moving statistics
-        batch = rand(*shape, seed=10 + step) * 2 + 0.5
-        grad_out = rand(*shape, seed=20 + step)
-        mine = ours_run(ours, batch, grad_out, training=True)
-        ref = keras_run(theirs, batch, grad_out, training=True)
-        np.testing.assert_allclose(mine[0], ref[0], rtol=1e-4, atol=1e-5)
-        for a, b in zip(mine[1] + mine[2], ref[1] + ref[2]):
-            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
-        for a, b in zip(ours.get_weights(), theirs.get_weights()):
-            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-        for w in ours.trainable_weights:
-            w.grad = None
+    # two training steps: outputs, gradients and moving statistics
+    training_steps_match(ours, theirs, [rand(*shape, seed=10 + step) * 2 + 0.5
+                                        for step in range(2)], out_rtol=1e-4)
     compare(ours, theirs, x, grads=True, rtol=1e-4)  # inference with the moved statistics
     config_keys(ours, theirs)
 

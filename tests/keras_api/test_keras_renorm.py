@@ -9,7 +9,8 @@ import pytest
 
 import dualnet as dn
 from dualnet.keras_api import Input, Sequential, initializers, layers, optimizers
-from _keras_layer_parity import compare, config_keys, keras_run, ours_run, rand, real_keras
+from _keras_layer_parity import (compare, config_keys, ours_run, rand, real_keras,
+                                 training_steps_match)
 
 RENORM_WEIGHTS = ["gamma", "beta", "moving_mean", "moving_variance", "moving_stddev",
                   "renorm_mean", "renorm_stddev"]
@@ -244,18 +245,9 @@ def test_renorm_matches_keras_in_training_and_inference(shape, kwargs):
     weights = random_weights(theirs)
     ours.set_weights(weights)
     theirs.set_weights(weights)
-    for step in range(4):  # the moving and renorm statistics move, r and d follow them
-        batch = rand(*shape, seed=10 + step) * (1 + step) + 0.5 * step
-        grad_out = rand(*shape, seed=20 + step)
-        mine = ours_run(ours, batch, grad_out, training=True)
-        ref = keras_run(theirs, batch, grad_out, training=True)
-        np.testing.assert_allclose(mine[0], ref[0], rtol=1e-5, atol=1e-5)
-        for a, b in zip(mine[1] + mine[2], ref[1] + ref[2]):
-            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
-        for a, b in zip(ours.get_weights(), theirs.get_weights()):
-            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-        for w in ours.trainable_weights:
-            w.grad = None
+    # the moving and renorm statistics move, r and d follow them
+    training_steps_match(ours, theirs, [rand(*shape, seed=10 + step) * (1 + step) + 0.5 * step
+                                        for step in range(4)], out_rtol=1e-5)
     assert not np.allclose(ours.get_weights()[-1], weights[-1])  # renorm_stddev moved
     compare(ours, theirs, x, grads=True, rtol=1e-5)  # inference with the moved statistics
     config_keys(ours, theirs)
