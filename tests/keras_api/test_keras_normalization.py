@@ -6,6 +6,7 @@ import pytest
 
 import dualnet as dn
 from dualnet.keras_api import layers
+
 from _keras_layer_parity import compare, config_keys, rand, real_keras, training_steps_match
 
 # ----------------------------------------------------------------------------- without Keras
