@@ -50,6 +50,11 @@ def _checked_clipping(clipping):
     return clipping
 
 
+def _move(variable, value, momentum):
+    """A moving statistic's update in place, Keras's rule: momentum weighs the old value."""
+    variable.copy_(variable * momentum + value * (1.0 - momentum))
+
+
 def _cloned(initializer):
     # as Keras: a fresh instance per weight, so an unseeded random initializer draws anew
     return initializer.clone() if isinstance(initializer, initializers.Initializer) else initializer
@@ -194,14 +199,12 @@ class BatchNormalization(Layer):
         gamma, beta = self.gamma, self.beta
         with no_grad():
             batch_mean, batch_variance = mean.reshape(-1), variance.reshape(-1)
+            _move(self.moving_mean, batch_mean, self.momentum)
             if self.renorm:
                 r, d = self._renorm_correction(batch_mean, batch_variance)
                 self._update_renorm_statistics(batch_mean, batch_variance)
             else:
-                m = self.momentum
-                self.moving_mean.copy_(self.moving_mean * m + batch_mean * (1.0 - m))
-                self.moving_variance.copy_(self.moving_variance * m
-                                           + batch_variance * (1.0 - m))
+                _move(self.moving_variance, batch_variance, self.momentum)
         if self.renorm:  # r and d are constants of the step (stop-gradient, as in Keras)
             shift = d * gamma if gamma is not None else d
             beta = shift + beta if beta is not None else shift
@@ -231,14 +234,14 @@ class BatchNormalization(Layer):
         return r, d
 
     def _update_renorm_statistics(self, mean, variance):
-        """renorm_* move with renorm_momentum, moving_* with momentum; moving_variance is
-        derived from moving_stddev (relu: rounding may take stddev**2 below epsilon)."""
+        """renorm_* move with renorm_momentum, moving_stddev with momentum (moving_mean moves in
+        the caller, as without renorm); moving_variance is derived from moving_stddev (relu:
+        rounding may take stddev**2 below epsilon)."""
         stddev = (variance + self.epsilon).sqrt()
-        renorm_m, m = float(self.renorm_momentum), self.momentum
-        self.renorm_mean.copy_(self.renorm_mean * renorm_m + mean * (1.0 - renorm_m))
-        self.renorm_stddev.copy_(self.renorm_stddev * renorm_m + stddev * (1.0 - renorm_m))
-        self.moving_mean.copy_(self.moving_mean * m + mean * (1.0 - m))
-        self.moving_stddev.copy_(self.moving_stddev * m + stddev * (1.0 - m))
+        renorm_momentum = float(self.renorm_momentum)
+        _move(self.renorm_mean, mean, renorm_momentum)
+        _move(self.renorm_stddev, stddev, renorm_momentum)
+        _move(self.moving_stddev, stddev, self.momentum)
         self.moving_variance.copy_((self.moving_stddev.square() - self.epsilon).relu())
 
     def compute_output_shape(self, input_shape):
