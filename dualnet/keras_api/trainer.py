@@ -273,6 +273,7 @@ class Trainer:
     compiled = False
     stop_training = False
     _batch_device = None  # where fit's batches go, fixed for an epoch (see `_data_device`)
+    _pending = ()  # metric updates not applied yet (`_defer_metric_update`); a list once compiled
     optimizer = None
     loss = None
 
@@ -367,7 +368,6 @@ class Trainer:
         self._compile_metrics = [metric for metric, _, _ in built]
         self._deferrable = bool(built) and all(index is None and not weighted and _additive(m)
                                                for m, index, weighted in built)
-        self._pending = []
 
     def _update_metrics(self, loss_value, batch_size, y, y_pred, sample_weight):
         self._loss_tracker.update_state(loss_value, sample_weight=batch_size)
@@ -405,7 +405,7 @@ class Trainer:
             self._flush_metric_updates()
 
     def _flush_metric_updates(self):
-        pending = getattr(self, "_pending", None)
+        pending = self._pending
         if not pending:
             return
         self._pending = []
