@@ -352,32 +352,11 @@ class RNNBase(Module):
     def _run(self, input, initial):
         """input (seq_len, batch, features); initial: a list with one (layers*dirs, batch, size)
         tensor per state (h, or h and c). Returns the last layer's output and the final states
-        in the same layout."""
-        cell = _projected_lstm_cell if self.proj_size else _CELL_OPS[self.mode]
-        lstm = self.mode == "LSTM"
-        steps = _shape.unbind(input, 0)
-        finals = [[] for _ in initial]
-        for layer in range(self.num_layers):
-            direction_outputs = []
-            for direction in range(self._num_directions):
-                index = layer * self._num_directions + direction
-                state = [s[index] for s in initial]
-                weights = self._step_weights(layer, direction)
-                order = range(len(steps) - 1, -1, -1) if direction else range(len(steps))
-                outputs = [None] * len(steps)
-                for t in order:
-                    state = _step(cell, lstm, steps[t], state, weights)
-                    outputs[t] = state[0]
-                direction_outputs.append(_shape.stack(outputs, 0))
-                for final, value in zip(finals, state):
-                    final.append(value)
-            output = direction_outputs[0] if len(direction_outputs) == 1 else \
-                _shape.cat(direction_outputs, 2)
-            if layer < self.num_layers - 1:
-                if self.dropout > 0 and self.training:
-                    output = F.dropout(output, self.dropout, True)
-                steps = _shape.unbind(output, 0)
-        return output, [_shape.stack(final, 0) for final in finals]
+        in the same layout: the packed loop with every step's batch full."""
+        seq_len, batch = input.shape[0], input.shape[1]
+        output, finals = self._run_packed(input.reshape(seq_len * batch, input.shape[2]),
+                                          [batch] * seq_len, initial)
+        return output.reshape(seq_len, batch, output.shape[-1]), finals
 
     def _run_packed(self, data, batch_sizes, initial):
         """data (sum of lengths, features) packed with batch_sizes (a list of ints, sorted batch
@@ -410,7 +389,8 @@ class RNNBase(Module):
                     state = [_shape.cat([p[k] for p in pieces], 0) if len(pieces) > 1
                              else state[k] for k in range(len(state))]
                 else:
-                    state = [s[:batch_sizes[-1]] for s in full]
+                    last = batch_sizes[-1]  # the sequences running at the last step
+                    state = full if last == full[0].shape[0] else [s[:last] for s in full]
                     for t in range(len(steps) - 1, -1, -1):
                         have, size = state[0].shape[0], batch_sizes[t]
                         if size > have:  # the sequences up to `size` start here
