@@ -96,3 +96,51 @@ def training_steps_match(ours, theirs, batches, out_rtol):
 def config_keys(ours, theirs):
     assert set(ours.get_config()) == set(theirs.get_config()), (
         sorted(set(ours.get_config()) ^ set(theirs.get_config())))
+
+
+def to_np(value):
+    """A dualnet tensor (detached, on the host) or array-like as a NumPy array."""
+    return np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value)
+
+
+def same_weights(ours, theirs):
+    """Our and Keras's weight lists: same dtypes and shapes, ints exact, floats to 1e-6."""
+    ours, theirs = [to_np(w) for w in ours], [np.asarray(to_np(w)) for w in theirs]
+    assert [(w.dtype, w.shape) for w in ours] == [(w.dtype, w.shape) for w in theirs]
+    for mine, ref in zip(ours, theirs):
+        if np.issubdtype(ref.dtype, np.integer):
+            np.testing.assert_array_equal(mine, ref)
+        else:
+            np.testing.assert_allclose(mine, ref, rtol=1e-6, atol=0)
+
+
+def built_pair(real, make_ours, make_theirs, build_shape, seed=0):
+    """The same float layer in dualnet and Keras (`make_*` take the layers module), both built,
+    with the same random weights."""
+    from dualnet.keras_api import layers
+    ours, theirs = make_ours(layers), make_theirs(real.layers)
+    ours.build(build_shape)
+    theirs.build(build_shape)
+    values = [rand(*w.shape, seed=seed + i) for i, w in enumerate(theirs.get_weights())]
+    ours.set_weights(values)
+    theirs.set_weights(values)
+    return ours, theirs
+
+
+def fit_matches_keras(real, ours, theirs, epochs):
+    """`fit` both models (SGD 0.05, mse) on the same random data: the same weights after (ints
+    exact, floats to 1e-4) and the same predictions."""
+    from dualnet import keras_api
+    x, y = rand(16, ours.inputs[0].shape[-1], seed=30), rand(16, ours.outputs[0].shape[-1],
+                                                              seed=31)
+    ours.compile(optimizer=keras_api.optimizers.SGD(0.05), loss="mse")
+    theirs.compile(optimizer=real.optimizers.SGD(0.05), loss="mse")
+    ours.fit(x, y, epochs=epochs, batch_size=4, shuffle=False, verbose=0)
+    theirs.fit(x, y, epochs=epochs, batch_size=4, shuffle=False, verbose=0)
+    for mine, ref in zip(ours.get_weights(), theirs.get_weights()):
+        if np.issubdtype(ref.dtype, np.integer):
+            np.testing.assert_array_equal(mine, ref)
+        else:
+            np.testing.assert_allclose(mine, ref, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0),
+                               rtol=1e-4, atol=1e-5)

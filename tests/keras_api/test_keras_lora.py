@@ -193,14 +193,11 @@ def test_errors():
     assert not layers.Dense(3, lora_rank=0).lora_enabled  # 0 means no LoRA, as in Keras
     with pytest.raises(ValueError, match="expecting 3|expects 3"):
         layers.Embedding(5, 2, lora_rank=1, weights=np.ones((5, 2), np.float32)).build()
-    # int8 quantization is supported (tests/keras_api/test_keras_quantization.py); configs
-    # of other modes are refused by name
-    with pytest.raises(NotImplementedError, match="quantization_config"):
-        layers.Dense(3, quantization_config={"class_name": "Int4QuantizationConfig"})
-    with pytest.raises(NotImplementedError, match="quantization_config"):
-        layers.Embedding(5, 2, quantization_config={"class_name": "Float8QuantizationConfig"})
-    with pytest.raises(NotImplementedError, match="int4"):
-        fresh.quantize("int4")
+    # quantization (tests/keras_api/test_keras_quantization*.py): a config must be one
+    with pytest.raises(ValueError, match="quantization_config"):
+        layers.Dense(3, quantization_config={"class_name": "Int5QuantizationConfig"})
+    with pytest.raises(ValueError, match="quantization_config"):
+        layers.Embedding(5, 2, quantization_config="int8")
 
 
 def test_save_weights_folds_lora_into_the_kernel(tmp_path):

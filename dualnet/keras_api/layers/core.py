@@ -93,7 +93,7 @@ def _check_rank(layer, input_shape, ndim=None, min_ndim=None):
 
 # ----------------------------------------------------------------------------- Dense
 
-class Dense(quantization.Int8Quantizable, LoRA, Layer):
+class Dense(quantization.Quantizable, LoRA, Layer):
     """Densely connected layer: output = activation(inputs @ kernel + bias), kernel (in, units).
 
     On an N-D input it acts on the last axis (the same kernel for every leading index).
@@ -115,19 +115,20 @@ class Dense(quantization.Int8Quantizable, LoRA, Layer):
     _lora_names = ("kernel", "lora_kernel_a", "lora_kernel_b")
     _quant_names = ("kernel", "kernel_scale")
     _quant_axis = 0  # one scale per output unit
+    _quant_kind = "dense"
 
     def __init__(self, units, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None,
                  quantization_config=None, **kwargs):
-        kwargs["dtype"], mode = quantization.split_policy(kwargs.get("dtype"))
+        kwargs["dtype"], policy = quantization.split_policy(kwargs.get("dtype"))
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.supports_masking = True  # a mask over the leading dims passes through
         if (not isinstance(units, numbers.Integral) or isinstance(units, bool)) or units <= 0:
             raise ValueError(f"Dense: received an invalid value for `units`, expected a positive "
                              f"integer. Received: units={units!r}")
-        self._init_quantization(mode, quantization_config)
+        self._init_quantization(policy, quantization_config)
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
@@ -168,13 +169,13 @@ class Dense(quantization.Int8Quantizable, LoRA, Layer):
         self.built = True
         self._lora_after_build()
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         # x @ kernel (+ bias) straight on the (in, out) kernel: one addmm node for 2-D input, and
         # the kernel's gradient comes out C-contiguous (through F.linear and kernel.t() it would be
         # a transposed view, which the optimizer kernel must copy every step)
         inputs = _as_float(inputs, self)
         if self.__dict__["_is_quantized"]:
-            return quantization.dense_int8_call(self, inputs)
+            return self.quantized_call(inputs, training)
         kernel = self.kernel
         if self.bias is not None and inputs.ndim == 2:
             return self.activation(_matmul.addmm(self.bias, inputs, kernel))

@@ -14,7 +14,7 @@ from .layer import Layer
 __all__ = ["Embedding"]
 
 
-class Embedding(quantization.Int8Quantizable, LoRA, Layer):
+class Embedding(quantization.Quantizable, LoRA, Layer):
     """Turns indices into dense vectors: output shape = input shape + (output_dim,).
 
     mask_zero=True makes index 0 padding: `compute_mask(inputs)` is `inputs != 0`, which an RNN
@@ -36,6 +36,7 @@ class Embedding(quantization.Int8Quantizable, LoRA, Layer):
     _lora_names = ("embeddings", "lora_embeddings_a", "lora_embeddings_b")
     _quant_names = ("embeddings", "embeddings_scale")
     _quant_axis = -1  # one scale per row (input_dim is usually the larger side, as Keras says)
+    _quant_kind = "embedding"
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
@@ -43,13 +44,13 @@ class Embedding(quantization.Int8Quantizable, LoRA, Layer):
                  **kwargs):
         # Keras's `input_length` of older versions is accepted and ignored, as Keras 3 does
         kwargs.pop("input_length", None)
-        kwargs["dtype"], mode = quantization.split_policy(kwargs.get("dtype"))
+        kwargs["dtype"], policy = quantization.split_policy(kwargs.get("dtype"))
         super().__init__(**kwargs)
         for arg, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"Embedding: {arg} must be a positive integer, got "
                                  f"{arg}={value!r}")
-        self._init_quantization(mode, quantization_config)
+        self._init_quantization(policy, quantization_config)
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
@@ -88,7 +89,7 @@ class Embedding(quantization.Int8Quantizable, LoRA, Layer):
 
     def call(self, inputs):
         if self.__dict__["_is_quantized"]:
-            return quantization.embedding_int8_call(self, inputs)
+            return self.quantized_call(inputs)
         if not inputs.dtype.is_floating_point and inputs.dtype.name != "bool":
             indices = inputs
         else:

@@ -60,17 +60,29 @@ class LoRA:
         weight = self.__dict__["_parameters"].get(key)
         return weight if weight is not None else self.__dict__["_buffers"].get(key)
 
+    def _lora_weights(self):
+        """(A, B)."""
+        _, a_name, b_name = self._lora_names
+        return self._stored(a_name), self._stored(b_name)
+
+    def _lora_delta(self):
+        """The scaled update (A @ B) * (lora_alpha / rank)."""
+        return _matmul.matmul(*self._lora_weights()) * (self.lora_alpha / self.lora_rank)
+
+    def _lora_base(self, key):
+        """The W that `_with_lora` reads (a quantized layer may unpack its stored form)."""
+        return self._stored(key)
+
     def _with_lora(self, key):
         """The weight under `key`, plus the scaled LoRA update once LoRA is enabled."""
-        base = self._stored(key)
-        if base is None:
+        # (a quantized layer may hold W under other names: GPTQ's calibrated quantized_kernel)
+        if self._stored(key) is None and not self.__dict__.get("_is_quantized"):
             raise AttributeError(f"{type(self).__name__} '{self.name}': `{key}` exists once the "
                                  f"layer is built")
+        base = self._lora_base(key)
         if not self.__dict__.get("lora_enabled"):
             return base
-        _, a_name, b_name = self._lora_names
-        delta = _matmul.matmul(self._stored(a_name), self._stored(b_name))
-        merged = base + delta * (self.lora_alpha / self.lora_rank)
+        merged = base + self._lora_delta()
         # Keras casts to the compute dtype: an int8-quantized W gives a float sum
         target = base.dtype if base.dtype.is_floating_point else self._dtype
         return merged if merged.dtype is target else merged.to(target)
@@ -101,11 +113,15 @@ class LoRA:
         if self.lora_enabled:
             raise ValueError(f"{cls} '{self.name}': LoRA is already enabled (rank "
                              f"{self.lora_rank}); it can be enabled only once per layer")
+        if getattr(self, "quantization_mode", None) == "gptq":
+            raise NotImplementedError(f"lora is not currently supported with GPTQ quantization "
+                                      f"(layer '{self.name}').")
         if not isinstance(rank, numbers.Integral) or isinstance(rank, bool) or rank <= 0:
             raise ValueError(f"{cls} '{self.name}': enable_lora's `rank` must be a positive "
                              f"integer. Received: rank={rank!r}")
         base = self._stored(base_name)
-        rows, cols = base.shape
+        # W's logical shape: an int4-quantized W is stored packed, two values a byte
+        rows, cols = self._lora_base(base_name).shape
         regularizer = getattr(self, f"{base_name}_regularizer")
         # float32 whatever the layer's dtype, as Keras: the update is learned at full precision
         self.add_weight(shape=(rows, rank), name=a_name, initializer=a_initializer,
@@ -153,22 +169,23 @@ class LoRA:
         weights = self._own_weights(True) + self._own_weights(False)
         if not self.lora_enabled:
             return weights
-        base_name, a_name, b_name = self._lora_names
-        base, lora = self._stored(base_name), (self._stored(a_name), self._stored(b_name))
+        base_name = self._lora_names[0]
+        base, lora = self._stored(base_name), self._lora_weights()
         if for_loading:
-            merged = _BaseSlot(base, lora)
+            merged = LoadSlot(base, lora)
         else:
             with no_grad():
                 merged = self._with_lora(base_name).detach()
         return [merged if w is base else w for w in weights if all(w is not m for m in lora)]
 
 
-class _BaseSlot:
-    """W's place in a weights file being loaded into a LoRA layer: assigning the saved (merged)
-    array sets W and zeroes A and B, so the layer computes what was saved."""
+class LoadSlot:
+    """A weight's place in a weights file being loaded: assigning the saved array sets the
+    weight, zeroes the LoRA weights given (a saved LoRA layer holds W with the update merged
+    in), then runs `after` (a quantized layer marking itself calibrated)."""
 
-    def __init__(self, base, lora):
-        self.base, self.lora = base, lora
+    def __init__(self, base, lora=(), after=None):
+        self.base, self.lora, self.after = base, lora, after
 
     @property
     def shape(self):
@@ -179,3 +196,5 @@ class _BaseSlot:
             self.base.copy_(from_numpy(np.ascontiguousarray(array, dtype=self.base.dtype.np)))
             for weight in self.lora:
                 weight.zero_()
+        if self.after is not None:
+            self.after()

@@ -1,96 +1,123 @@
-"""Keras 3's int8 quantization for Dense and Embedding (`layer.quantize("int8")`,
-`model.quantize("int8")`, a quantized dtype policy such as "int8_from_float32").
+"""Keras 3's quantization of Dense and Embedding: `layer.quantize(mode)`, `model.quantize(mode)`,
+a quantized dtype policy such as "int8_from_float32" - the part every mode shares.
 
-Weights: the float weight W becomes an int8 weight of the same name and shape plus a float32
-per-channel scale, both non-trainable (Keras's `AbsMaxQuantizer`):
+This module holds the quantizer and config classes common to the modes, the dtype policies,
+the checks `quantize` makes, and the `Quantizable` mixin that Dense and Embedding inherit. Each
+mode lives in its own module `quantization_<mode>` (int8, int4, float8, gptq, awq), imported
+on first use, which defines:
 
-    scale = 127 / (max|W| + 1e-7)  along the reduced axis,   W_q = clip(round(W * scale), -127, 127)
-
-Dense reduces over the input axis (one scale per output unit, `kernel_scale` (units,)); Embedding
-over the output axis (one scale per row, `embeddings_scale` (input_dim,)). Rounding is half to
-even, as NumPy's and torch's.
-
-Dense's call quantizes its inputs the same way per row (last axis), multiplies the two int8
-operands with exact integer accumulation, and divides by both scales:
-
-    y = float32(x_q @ W_q) / (kernel_scale * x_scale)  (+ LoRA) (+ bias), then the activation
-
-Its gradient w.r.t. the inputs is Keras's custom one, through the dequantized kernel:
-dL/dx = dL/dy @ (W_q / kernel_scale).T; the int8 weights get none. Embedding looks up int8 rows
-and divides each by its row's scale. Modes other than "int8" ("int4", "float8", "gptq", "awq")
-raise NotImplementedError naming the mode.
+    MODE                         the mode's name
+    LAYERS                       the layer kinds it quantizes ("dense", "embedding")
+    CONFIGS                      its config classes, found by class name when deserializing
+    default_config()             the config `quantize(mode)` runs with when given none
+    policy_mode(layer, config)   the mode part of the dtype policy's name ("int4/128")
+    build(layer, shape, config)  create the quantized weights (zeros / ones), Keras's names
+    quantize(layer, config)      turn the built float layer's weight into them, in place
+    call(layer, inputs, training)           the quantized layer's forward
+    saved_variables(layer, for_loading)     its weights-file entries, in Keras's order
+    lora_base(layer)             (optional) the W that `kernel` / `embeddings` reads
+    quantize_model(model, config, filters)  (optional) the model-wide step (calibration)
 """
+import importlib
 import re
 import warnings
 
-from ...core.autograd import Function, no_grad
-from ...core.dtypes import float64, int64, to_dtype
-from ...core.ops.matmul import ops as _matmul
-from ...nn import functional as F
+from ...core.autograd import no_grad
+from ...core.dtypes import to_dtype
 
-__all__ = ["AbsMaxQuantizer", "Int8QuantizationConfig", "QuantizedDTypePolicy", "DTypePolicy",
-           "QUANTIZATION_MODES"]
+__all__ = ["AbsMaxQuantizer", "QuantizationConfig", "Int8QuantizationConfig",
+           "QuantizedDTypePolicy", "DTypePolicy", "QUANTIZATION_MODES"]
 
 QUANTIZATION_MODES = ("int8", "float8", "int4", "gptq", "awq")  # Keras 3.15's, in its order
-_EPSILON = 1e-7  # keras.backend.epsilon(): keeps an all-zero channel's scale finite
-_INT8_RANGE = (-127, 127)
+EPSILON = 1e-7  # keras.backend.epsilon(): keeps an all-zero channel's scale finite
+INT8_RANGE = (-127, 127)
+# config class name -> its mode (the mode module defines the class)
+_CONFIG_MODES = {"Int8QuantizationConfig": "int8", "Int4QuantizationConfig": "int4",
+                 "Float8QuantizationConfig": "float8", "GPTQConfig": "gptq", "AWQConfig": "awq"}
 
 
-# ----------------------------------------------------------------------------- quantizer, config
+def mode_module(mode):
+    """The module implementing `mode` (imported on first use)."""
+    if mode not in QUANTIZATION_MODES:
+        raise ValueError(f"Invalid quantization mode. Expected one of {QUANTIZATION_MODES}. "
+                         f"Received: mode={mode}")
+    return importlib.import_module(f"{__package__}.quantization_{mode}")
 
-def _serialized_object(module, obj):
+
+def serialized_object(module, obj):
     return {"module": module, "class_name": type(obj).__name__, "config": obj.get_config(),
             "registered_name": None}
 
 
+# ----------------------------------------------------------------------------- quantizer
+
 class AbsMaxQuantizer:
     """Keras's abs-max quantizer: (q, scale) with scale = hi / (max|x| + epsilon) along `axis`
-    (kept as a size-1 dim) and q = clip(round(x * scale), lo, hi) as int8."""
+    (kept as a size-1 dim) and q = clip(round(x * scale), lo, hi) in `output_dtype`. Rounding
+    is half to even, as NumPy's and torch's."""
 
-    def __init__(self, axis=None, value_range=_INT8_RANGE, epsilon=_EPSILON, output_dtype="int8"):
-        if output_dtype != "int8":
-            raise NotImplementedError(f"AbsMaxQuantizer: output_dtype={output_dtype!r} is not "
-                                      f"supported by dualnet (only 'int8')")
+    def __init__(self, axis=None, value_range=INT8_RANGE, epsilon=EPSILON, output_dtype="int8"):
+        to_dtype(output_dtype)  # an unknown dtype fails here, naming it
         low, high = value_range
-        if low < -128 or high > 127:
+        if output_dtype == "int8" and (low < -128 or high > 127):
             raise ValueError(f"Quantizer with output_dtype='int8' requires value_range to be "
                              f"within the interval [-128, 127]. Received: "
                              f"value_range={value_range}")
         self.axis = (axis,) if isinstance(axis, int) else (None if axis is None else tuple(axis))
-        self.value_range, self.epsilon, self.output_dtype = tuple(value_range), epsilon, "int8"
+        self.value_range, self.epsilon, self.output_dtype = tuple(value_range), epsilon, \
+            output_dtype
 
-    def __call__(self, x, axis=None):
+    def __call__(self, x, axis=None, to_numpy=False):
         axis = axis if axis is not None else (self.axis if self.axis is not None else -1)
-        dims = axis if isinstance(axis, int) else tuple(axis)
-        low, high = self.value_range
-        scale = high / (x.abs().amax(dim=dims, keepdim=True) + self.epsilon)
-        quantized = (x * scale).round().clamp(low, high).to(to_dtype("int8"))
-        return quantized, scale
+        return abs_max_quantize(x, axis, self.value_range, self.output_dtype, self.epsilon)
 
     def get_config(self):
-        return {"value_range": list(self.value_range), "epsilon": self.epsilon,
-                "output_dtype": self.output_dtype}
+        config = {"value_range": list(self.value_range), "epsilon": self.epsilon,
+                  "output_dtype": self.output_dtype}
+        if self.axis is not None:
+            config["axis"] = list(self.axis)
+        return config
 
     @classmethod
     def from_config(cls, config):
         return cls(**config)
 
 
-class Int8QuantizationConfig:
-    """Keras's `keras.quantizers.Int8QuantizationConfig`: the weight quantizer (None: the
-    layer's default abs-max one) and the activation (input) quantizer ("default": abs-max over
-    the last axis; None: weights-only quantization)."""
+def abs_max_quantize(x, axis, value_range=INT8_RANGE, dtype="int8", epsilon=EPSILON):
+    """Keras's `abs_max_quantize` on a dualnet tensor: (q, scale), scale keeping `axis`."""
+    dims = axis if isinstance(axis, int) else tuple(axis)
+    low, high = value_range
+    scale = high / (x.abs().amax(dim=dims, keepdim=True) + epsilon)
+    return (x * scale).round().clamp(low, high).to(to_dtype(dtype)), scale
 
-    mode = "int8"
 
-    def __init__(self, weight_quantizer=None, activation_quantizer="default"):
-        if activation_quantizer == "default":
-            activation_quantizer = AbsMaxQuantizer()
-        self.weight_quantizer = _quantizer(weight_quantizer)
-        self.activation_quantizer = _quantizer(activation_quantizer)
+_QUANTIZERS = {"AbsMaxQuantizer": AbsMaxQuantizer}
+
+
+def deserialize_quantizer(value):
+    """A quantizer from a config argument: None, a quantizer, or its serialized dict."""
+    if value is None or isinstance(value, tuple(_QUANTIZERS.values())):
+        return value
+    if isinstance(value, dict) and value.get("class_name") in _QUANTIZERS:
+        return _QUANTIZERS[value["class_name"]].from_config(value.get("config", {}))
+    raise ValueError(f"quantization config: expected a quantizer "
+                     f"({', '.join(_QUANTIZERS)}) or None. Received: {value!r}")
+
+
+# ----------------------------------------------------------------------------- configs
+
+class QuantizationConfig:
+    """Keras's `keras.quantizers.QuantizationConfig`: a weight quantizer and an activation
+    (input) quantizer; each mode's config subclasses it and names its `mode`."""
+
+    mode = None
+
+    def __init__(self, weight_quantizer=None, activation_quantizer=None):
+        self.weight_quantizer = deserialize_quantizer(weight_quantizer)
+        self.activation_quantizer = deserialize_quantizer(activation_quantizer)
 
     def get_config(self):
-        return {name: None if q is None else _serialized_object("keras.quantizers", q)
+        return {name: None if q is None else serialized_object("keras.quantizers", q)
                 for name, q in (("weight_quantizer", self.weight_quantizer),
                                 ("activation_quantizer", self.activation_quantizer))}
 
@@ -98,32 +125,48 @@ class Int8QuantizationConfig:
     def from_config(cls, config):
         return cls(**config)
 
+    @staticmethod
+    def weight_quantizer_or_default(config, default):
+        if config is not None and config.weight_quantizer is not None:
+            return config.weight_quantizer
+        return default
 
-def _quantizer(value):
-    if value is None or isinstance(value, AbsMaxQuantizer):
-        return value
-    if isinstance(value, dict) and value.get("class_name") == "AbsMaxQuantizer":
-        return AbsMaxQuantizer.from_config(value.get("config", {}))
-    raise NotImplementedError(f"quantization config: the quantizer {value!r} is not supported by "
-                              f"dualnet (only AbsMaxQuantizer)")
+    @staticmethod
+    def activation_quantizer_or_default(config, default):
+        return config.activation_quantizer if config is not None else default
+
+
+class Int8QuantizationConfig(QuantizationConfig):
+    """Keras's `Int8QuantizationConfig`: the weight quantizer (None: the layer's default
+    abs-max one) and the activation quantizer ("default": abs-max over the last axis; None:
+    weights-only quantization)."""
+
+    mode = "int8"
+
+    def __init__(self, weight_quantizer=None, activation_quantizer="default"):
+        if activation_quantizer == "default":
+            activation_quantizer = AbsMaxQuantizer()
+        super().__init__(weight_quantizer, activation_quantizer)
+        if self.weight_quantizer is not None and self.weight_quantizer.output_dtype != "int8":
+            raise ValueError(f"Int8QuantizationConfig requires a weight_quantizer with "
+                             f"output_dtype='int8'. Received: "
+                             f"output_dtype={self.weight_quantizer.output_dtype}")
 
 
 def serialize_config(config):
     """The `quantization_config` entry of a layer config, in Keras's serialized form."""
-    return None if config is None else _serialized_object("keras.quantizers", config)
+    return None if config is None else serialized_object("keras.quantizers", config)
 
 
 def deserialize_config(value):
     """A quantization config from a constructor argument: None, a config, or its serialized
     dict (what `get_config` wrote)."""
-    if value is None or isinstance(value, Int8QuantizationConfig):
+    if value is None or isinstance(value, QuantizationConfig):
         return value
-    if isinstance(value, dict):
-        name = value.get("class_name")
-        if name == "Int8QuantizationConfig":
-            return Int8QuantizationConfig.from_config(value.get("config", {}))
-        raise NotImplementedError(f"quantization_config of class {name!r} is not supported by "
-                                  f"dualnet (only Int8QuantizationConfig, mode 'int8')")
+    if isinstance(value, dict) and value.get("class_name") in _CONFIG_MODES:
+        name = value["class_name"]
+        return getattr(mode_module(_CONFIG_MODES[name]), name).from_config(
+            value.get("config", {}))
     raise ValueError(f"Argument `quantization_config` must be an instance of "
                      f"`QuantizationConfig`. Received: quantization_config={value!r}")
 
@@ -132,28 +175,21 @@ def resolve_config(mode, config):
     """Keras's validate_and_resolve_config: the config `quantize(mode, config)` runs with."""
     if isinstance(config, str):
         mode, config = config, None
-    if mode is not None and mode not in QUANTIZATION_MODES:
-        raise ValueError(f"Invalid quantization mode. Expected one of {QUANTIZATION_MODES}. "
-                         f"Received: mode={mode}")
+    if mode is not None:
+        mode_module(mode)  # an unknown mode is a ValueError naming the valid ones
     if config is None:
-        if mode in ("gptq", "awq"):
-            raise ValueError(f"For {mode.upper()}, you must pass a "
-                             f"`{'GPTQConfig' if mode == 'gptq' else 'AWQConfig'}` object in "
-                             f"the `config` argument (not supported by dualnet).")
         if mode is None:
             raise ValueError("You must provide either `mode` or `config` to `quantize`.")
-        return Int8QuantizationConfig() if mode == "int8" else _OtherModeConfig(mode)
-    config = deserialize_config(config)
+        return mode_module(mode).default_config()
+    if isinstance(config, dict):
+        config = deserialize_config(config)
+    if not isinstance(config, QuantizationConfig):
+        raise ValueError(f"Argument `config` must be an instance of `QuantizationConfig`. "
+                         f"Received: config={config!r} (of type {type(config)})")
     if mode is not None and mode != config.mode:
-        raise ValueError(f"Contradictory arguments: mode={mode} but config.mode={config.mode}")
+        raise ValueError(f"Contradictory arguments: mode='{mode}' but "
+                         f"config.mode='{config.mode}'")
     return config
-
-
-class _OtherModeConfig:
-    """A mode dualnet does not implement: carried to the layer, which raises for it."""
-
-    def __init__(self, mode):
-        self.mode = mode
 
 
 # ----------------------------------------------------------------------------- dtype policies
@@ -166,89 +202,216 @@ class DTypePolicy:
     def __init__(self, name="float32"):
         self.name = self.compute_dtype = self.variable_dtype = name
 
+    def get_config(self):
+        return {"name": self.name}
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.get_config() == other.get_config()
+
     def __repr__(self):
-        return f'<DTypePolicy "{self.name}">'
+        return f'<{type(self).__name__} "{self.name}">'
 
 
 class QuantizedDTypePolicy(DTypePolicy):
     """Keras's "<mode>_from_<source>" policy (e.g. "int8_from_float32"): weights quantized to
-    `mode`, computations in the source policy's dtype."""
+    `mode`, computations in the source policy's dtype. The subclasses below carry the mode's
+    parameters in its name ("int4/128", "gptq/4/128") as Keras's do."""
 
     def __init__(self, mode, source_name="float32"):
-        super().__init__(source_name)
-        self.quantization_mode, self.source_name = mode, source_name
-        self.name = f"{mode}_from_{source_name}"
+        super().__init__(source_name or "float32")
+        base = mode.split("/")[0]
+        if base not in QUANTIZATION_MODES:
+            raise ValueError(f"Invalid quantization mode. Expected one of "
+                             f"{QUANTIZATION_MODES}. Received: mode={mode}")
+        if base == "int8" and self.compute_dtype == "float16":
+            raise ValueError(f"Quantization mode='{base}' doesn't work well with "
+                             f"compute_dtype='float16'.")
+        self.quantization_mode = self.mode = base
+        self.source_name = self.compute_dtype
+        self._mode_name = mode
+        self.name = f"{mode}_from_{self.source_name}"
 
     def get_config(self):
-        return {"mode": self.quantization_mode, "source_name": self.source_name}
+        return {"mode": self._mode_name, "source_name": self.source_name}
 
-    def __repr__(self):
-        return f'<QuantizedDTypePolicy "{self.name}">'
+
+class QuantizedFloat8DTypePolicy(QuantizedDTypePolicy):
+    """"float8_from_<source>", with the length of the amax history of delayed scaling."""
+
+    default_amax_history_length = 1024
+
+    def __init__(self, mode, source_name="float32", amax_history_length=1024):
+        super().__init__(mode, source_name)
+        if not isinstance(amax_history_length, int):
+            raise TypeError(f"`amax_history_length` must be an integer. Received: "
+                            f"amax_history_length={amax_history_length}")
+        self.amax_history_length = amax_history_length
+
+    def get_config(self):
+        return {**super().get_config(), "amax_history_length": self.amax_history_length}
+
+
+def _mode_fields(cls, mode, fields):
+    """Keras's parse of "<mode>/<a>/<b>": the integers after the mode, ValueError otherwise."""
+    parts = mode.split("/")
+    expected = "'" + "/".join([cls.base] + [f"<{f}>" for f in fields]) + "'"
+    if len(parts) != len(fields) + 1 or parts[0] != cls.base:
+        raise ValueError(f"Invalid mode for {cls.__name__}. Expected format {expected}, but "
+                         f"got '{mode}'.")
+    try:
+        return [int(p) for p in parts[1:]]
+    except ValueError:
+        raise ValueError(f"Invalid mode for {cls.__name__}. "
+                         f"{' and '.join(f'<{f}>' for f in fields)} must be "
+                         f"integer{'s' if len(fields) > 1 else ''}. Expected format "
+                         f"{expected}, but got '{mode}'.") from None
+
+
+def _check_group(name, value, mode, what):
+    if value < -1 or value == 0:
+        raise ValueError(f"Invalid {name} in mode. Supported values are -1 ({what}) or a "
+                         f"positive integer, but got {value} from '{mode}'.")
+
+
+class Int4DTypePolicy(QuantizedDTypePolicy):
+    """"int4/<block_size>_from_<source>": -1 per output channel, else groups of block_size
+    input rows (sub-channel)."""
+
+    base = "int4"
+
+    def __init__(self, mode, source_name="float32"):
+        (self.block_size,) = _mode_fields(type(self), mode, ["block_size"])
+        _check_group("block_size", self.block_size, mode, "per-channel")
+        super().__init__(mode, source_name)
+
+
+class GPTQDTypePolicy(QuantizedDTypePolicy):
+    """"gptq/<weight_bits>/<group_size>_from_<source>"."""
+
+    base = "gptq"
+    bits = (2, 3, 4, 8)
+
+    def __init__(self, mode, source_name="float32"):
+        self.weight_bits, self.group_size = _mode_fields(type(self), mode,
+                                                         ["weight_bits", "group_size"])
+        if self.weight_bits not in self.bits:
+            raise ValueError(f"Invalid weight_bits in mode. Supported values are "
+                             f"{', '.join(map(str, self.bits[:-1]))}, and {self.bits[-1]}, "
+                             f"but got {self.weight_bits} from '{mode}'.")
+        _check_group("group_size", self.group_size, mode, "whole-tensor")
+        super().__init__(mode, source_name)
+
+
+class AWQDTypePolicy(QuantizedDTypePolicy):
+    """"awq/4/<group_size>_from_<source>" (AWQ quantizes to 4 bits only)."""
+
+    base = "awq"
+
+    def __init__(self, mode, source_name="float32"):
+        self.weight_bits, self.group_size = _mode_fields(type(self), mode,
+                                                         ["weight_bits", "group_size"])
+        if self.weight_bits != 4:
+            raise ValueError(f"Invalid weight_bits in mode. AWQ only supports 4-bit "
+                             f"quantization, but got {self.weight_bits} from '{mode}'.")
+        _check_group("group_size", self.group_size, mode, "per-channel")
+        super().__init__(mode, source_name)
+
+
+_POLICIES = {cls.__name__: cls for cls in (QuantizedDTypePolicy, QuantizedFloat8DTypePolicy,
+                                           Int4DTypePolicy, GPTQDTypePolicy, AWQDTypePolicy)}
+
+
+def policy_from_name(name):
+    """Keras's policy for "<mode>_from_<source>" (dtype_policies.get of a quantized name)."""
+    parts = name.split("_from_")
+    if len(parts) != 2:
+        raise ValueError(f"Cannot convert `policy` into a valid pair (`mode`, `source_name`) "
+                         f"to instantiate `QuantizedDTypePolicy`. Received: policy={name}")
+    mode, source = parts
+    base = mode.split("/")[0]
+    if base == "float8":
+        return QuantizedFloat8DTypePolicy(mode, source)
+    cls = {"int4": Int4DTypePolicy if "/" in mode else QuantizedDTypePolicy,
+           "gptq": GPTQDTypePolicy, "awq": AWQDTypePolicy}.get(base, QuantizedDTypePolicy)
+    return cls(mode, source)
 
 
 def split_policy(dtype):
-    """(float dtype for the Layer base, quantization mode or None) of a `dtype=` argument: a
+    """(float dtype for the Layer base, quantized policy or None) of a `dtype=` argument: a
     quantized policy's name, object or serialized dict, or anything the base takes."""
     if isinstance(dtype, QuantizedDTypePolicy):
-        return dtype.source_name, dtype.quantization_mode
-    if isinstance(dtype, dict) and dtype.get("class_name") == "QuantizedDTypePolicy":
-        config = dtype.get("config", {})
-        return config.get("source_name", "float32"), config.get("mode")
+        return dtype.source_name, dtype
+    if isinstance(dtype, dict) and dtype.get("class_name") in _POLICIES:
+        policy = _POLICIES[dtype["class_name"]](**dtype.get("config", {}))
+        return policy.source_name, policy
     if isinstance(dtype, str) and dtype.startswith(QUANTIZATION_MODES) and "_from_" in dtype:
-        mode, source = dtype.split("_from_", 1)
-        return source, mode
+        policy = policy_from_name(dtype)
+        return policy.source_name, policy
     return dtype, None
 
 
 # ----------------------------------------------------------------------------- the layer mixin
 
-class Int8Quantizable:
+class Quantizable:
     """Keras's quantization API on a layer built around one big weight (Dense's kernel,
-    Embedding's embeddings). A subclass names in `_quant_names` its (weight, scale) and in
-    `_quant_axis` the axis its scales reduce over, calls `_init_quantization` in __init__ and
-    `_build_quantized` from build when `quantization_mode` is set."""
+    Embedding's embeddings). A subclass names in `_quant_names` its (weight, int8 scale), in
+    `_quant_axis` the axis an abs-max scale reduces over and in `_quant_kind` its kind ("dense",
+    "embedding"); it calls `_init_quantization` in __init__, `_build_quantized` from build when
+    `quantization_mode` is set, and `quantized_call` from call once `_is_quantized`."""
 
     _quant_names = ()
     _quant_axis = 0
+    _quant_kind = None
 
-    def _init_quantization(self, mode, config):
-        self.__dict__["_quantization_mode"] = mode
+    def _init_quantization(self, policy, config):
+        self.__dict__["_quant_policy"] = policy
         self.__dict__["_is_quantized"] = False
         self.__dict__["quantization_config"] = deserialize_config(config)
 
     @property
     def quantization_mode(self):
-        """The quantization mode of this layer ("int8"), None if not quantized."""
-        return self.__dict__.get("_quantization_mode")
+        """The quantization mode of this layer ("int8", "int4", ...), None if not quantized."""
+        policy = self.__dict__.get("_quant_policy")
+        return None if policy is None else policy.quantization_mode
 
     @property
     def dtype_policy(self):
-        mode = self.quantization_mode
-        return DTypePolicy(self._dtype_name) if mode is None else \
-            QuantizedDTypePolicy(mode, self._dtype_name)
+        policy = self.__dict__.get("_quant_policy")
+        return DTypePolicy(self._dtype_name) if policy is None else policy
 
-    def _check_mode_supported(self, mode):
-        if mode != "int8":
-            raise NotImplementedError(f"{type(self).__name__} '{self.name}': quantization "
-                                      f"mode {mode!r} is not supported by dualnet (only "
-                                      f"'int8'; Keras also has 'int4', 'float8', 'gptq', 'awq')")
+    def _mode_module(self, mode):
+        module = mode_module(mode)
+        if self._quant_kind not in module.LAYERS:
+            modes = tuple(m for m in QUANTIZATION_MODES
+                          if self._quant_kind in mode_module(m).LAYERS)
+            raise NotImplementedError(f"Invalid quantization mode. Expected one of {modes}. "
+                                      f"Received: quantization_mode={mode}")
+        return module
 
     def _build_quantized(self, shape):
-        """Create the int8 weight (zeros) and its scale (ones), non-trainable, as Keras's
-        `_int8_build`; the attribute assignments give them their Keras names."""
-        self._check_mode_supported(self.quantization_mode)
-        weight_name, scale_name = self._quant_names
-        weight = self.add_weight(shape=shape, name=weight_name, initializer="zeros",
-                                 dtype="int8", trainable=False)
-        setattr(self, weight_name, weight)
-        scale = self.add_weight(shape=(shape[1 - self._quant_axis % 2],), name=scale_name,
-                                initializer="ones", trainable=False)
-        setattr(self, scale_name, scale)
+        """Create the quantized weights (zeros / ones) instead of the float one, as Keras's
+        `quantized_build` under a quantized dtype policy."""
+        self._mode_module(self.quantization_mode).build(self, shape, self.quantization_config)
         self.__dict__["_is_quantized"] = True
 
+    def _quant_weight(self, name, shape, dtype=None, initializer="zeros", trainable=False):
+        """Add a quantization weight keyed `name` (the attribute assignment renames the key
+        add_weight picks when the class has a property of that name)."""
+        weight = self.add_weight(shape=shape, name=name, initializer=initializer, dtype=dtype,
+                                 trainable=trainable)
+        setattr(self, name, weight)
+        return weight
+
+    def _drop_weight(self, name):
+        """Remove the weight keyed `name` (Keras's `del self._kernel` before the quantized
+        weights come in its place)."""
+        self._weight_infos[:] = [info for info in self._weight_infos if info.key != name]
+        self._parameters.pop(name, None)
+        self._buffers.pop(name, None)
+
     def quantize(self, mode=None, type_check=True, config=None):
-        """Quantize the built layer's weight in place (mode "int8"), as Keras's `quantize`:
-        W becomes int8 W_q and a float32 scale per channel, both non-trainable.
+        """Quantize the built layer's weight in place, as Keras's `quantize`: modes "int8" and
+        "int4" (Dense, Embedding), "float8", "gptq", "awq" (Dense).
 
         >>> import dualnet as dn
         >>> from dualnet.keras_api.layers import Dense
@@ -275,115 +438,41 @@ class Int8Quantizable:
         if type_check and "_quant_names" not in type(self).__dict__:
             raise NotImplementedError(f"Layer {cls} does not have a `quantize` method "
                                       f"implemented.")
-        self._check_mode_supported(mode)
-        weight_name, _ = self._quant_names
-        weight = self._stored(weight_name)
-        quantizer = config.weight_quantizer or AbsMaxQuantizer(axis=self._quant_axis)
+        module = self._mode_module(mode)
         with no_grad():
-            values, scale = quantizer(weight.detach(), axis=quantizer.axis or self._quant_axis)
-            scale = scale.squeeze(self._quant_axis)
-        # the float weight goes (Keras `del self._kernel`); the int8 one comes in its place
-        self._weight_infos[:] = [info for info in self._weight_infos if info.key != weight_name]
-        self._parameters.pop(weight_name, None)
-        self._buffers.pop(weight_name, None)
+            module.quantize(self, config)
         self.__dict__["quantization_config"] = config
-        self.__dict__["_quantization_mode"] = mode
-        self._build_quantized(tuple(weight.shape))
-        with no_grad():
-            self._stored(weight_name).copy_(values)
-            self._stored(self._quant_names[1]).copy_(scale.to(self._dtype))
+        self.__dict__["_quant_policy"] = policy_from_name(
+            f"{module.policy_mode(self, config)}_from_{self._dtype_name}")
+        self.__dict__["_is_quantized"] = True
+
+    def quantized_call(self, inputs, training=None):
+        return mode_module(self.quantization_mode).call(self, inputs, training)
+
+    def _lora_base(self, key):
+        """The W that `kernel` / `embeddings` reads (the mode may unpack its stored form)."""
+        mode = self.quantization_mode
+        lora_base = None if mode is None else getattr(mode_module(mode), "lora_base", None)
+        return self._stored(key) if lora_base is None else lora_base(self)
 
     def _quantization_config_entries(self, config):
         """get_config's dtype and quantization_config entries, Keras's serialized forms."""
         if self.quantization_mode is not None:
-            config["dtype"] = _serialized_object("keras.dtype_policies", self.dtype_policy)
-        config["quantization_config"] = serialize_config(
-            None if isinstance(self.quantization_config, _OtherModeConfig)
-            else self.quantization_config)
+            config["dtype"] = serialized_object("keras.dtype_policies", self.dtype_policy)
+        config["quantization_config"] = serialize_config(self.quantization_config)
         return config
 
-    def _dequantized(self):
-        """The float weight W_q / scale (scale broadcast along its channel axis)."""
-        weight_name, scale_name = self._quant_names
-        scale = self._stored(scale_name)
-        if self._quant_axis != 0:
-            scale = scale.unsqueeze(-1)
-        return self._stored(weight_name).to(self._dtype) / scale
-
     def _saved_variables(self, for_loading):
-        """Keras's save_own_variables order for a quantized layer: the int8 weight, the bias
-        (Dense), the scale. With LoRA on, saving folds the update in and re-quantizes (Keras's
-        `_get_kernel_with_merged_lora`); loading sets W_q and the scale and zeroes A, B."""
+        """The weights-file entries: the mode's, in Keras's variable_serialization_spec order."""
         if not self.__dict__.get("_is_quantized"):
             return super()._saved_variables(for_loading)
-        from .lora import _BaseSlot
-        weight_name, scale_name = self._quant_names
-        weight, scale = self._stored(weight_name), self._stored(scale_name)
-        bias = [self.bias] if getattr(self, "bias", None) is not None else []
-        if not self.lora_enabled:
-            return [weight] + bias + [scale]
-        _, a_name, b_name = self._lora_names
-        lora = (self._stored(a_name), self._stored(b_name))
-        if for_loading:
-            return [_BaseSlot(weight, lora)] + bias + [scale]
-        with no_grad():
-            delta = _matmul.matmul(*lora) * (self.lora_alpha / self.lora_rank)
-            merged = self._dequantized() + delta
-            values, merged_scale = AbsMaxQuantizer()(merged, axis=self._quant_axis)
-        return [values] + bias + [merged_scale.squeeze(self._quant_axis)]
+        return mode_module(self.quantization_mode).saved_variables(self, for_loading)
 
 
-# ----------------------------------------------------------------------------- the calls
-
-class _Int8Matmul(Function):
-    """y = float(x_q @ W_q) / (kernel_scale * x_scale), with Keras's gradient for x through the
-    dequantized kernel (the int8 kernel and its scale get none)."""
-
-    @staticmethod
-    def forward(ctx, inputs, kernel, kernel_scale, inputs_quantizer):
-        ctx.save_for_backward(kernel, kernel_scale)
-        if inputs_quantizer is None:  # weights-only: float inputs against the int8 values
-            return _matmul.matmul(inputs, kernel.to(inputs.dtype)) / kernel_scale
-        quantized, inputs_scale = inputs_quantizer(inputs, axis=-1)
-        # int8 x int8 summed exactly: float64 holds every such sum below 2**53 (Keras/torch
-        # accumulate in int32), so the float32 result is the same rounding of the same integer
-        accumulated = _matmul.matmul(quantized.to(float64), kernel.to(float64))
-        return accumulated.to(inputs.dtype) / (kernel_scale * inputs_scale)
-
-    @staticmethod
-    def backward(ctx, grad):
-        kernel, kernel_scale = ctx.saved_tensors
-        float_kernel = kernel.to(grad.dtype) / kernel_scale
-        return _matmul.matmul(grad, float_kernel.transpose(0, 1)), None, None, None
-
-
-def dense_int8_call(layer, inputs):
-    """Keras's Dense `_int8_call`: the int8 product, + LoRA, + bias, then the activation."""
-    config = layer.quantization_config
-    quantizer = AbsMaxQuantizer() if config is None or isinstance(config, _OtherModeConfig) \
-        else config.activation_quantizer
-    out = _Int8Matmul.apply(inputs, layer._stored("kernel"), layer._stored("kernel_scale"),
-                            quantizer)
-    if layer.lora_enabled:
-        lora_out = _matmul.matmul(_matmul.matmul(inputs, layer._stored("lora_kernel_a")),
-                                  layer._stored("lora_kernel_b"))
-        out = out + (layer.lora_alpha / layer.lora_rank) * lora_out
-    if layer.bias is not None:
-        out = out + layer.bias
-    return layer.activation(out)
-
-
-def embedding_int8_call(layer, indices):
-    """Keras's Embedding `_int8_call`: int8 rows divided by their scales, + LoRA."""
-    if indices.dtype.is_floating_point or indices.dtype.name == "bool":
-        indices = indices.to(int64)
-    rows = F.embedding(indices, layer._stored("embeddings")).to(layer._dtype)
-    out = rows / layer._stored("embeddings_scale")[indices].unsqueeze(-1)
-    if layer.lora_enabled:
-        lora_out = _matmul.matmul(F.embedding(indices, layer._stored("lora_embeddings_a")),
-                                  layer._stored("lora_embeddings_b"))
-        out = out + (layer.lora_alpha / layer.lora_rank) * lora_out
-    return out
+def layer_config(layer, config):
+    """The config a quantized layer's mode reads: the one it was quantized with, else None (a
+    layer rebuilt from a dtype policy; the mode reads the policy's parameters)."""
+    return config if config is not None else layer.quantization_config
 
 
 # ----------------------------------------------------------------------------- Model.quantize
@@ -402,7 +491,7 @@ def _leaf_layers(model):
     return found
 
 
-def _selected(layer, filters):
+def selected(layer, filters):
     """Keras's should_quantize_layer: a regex (or list of them) searched in the layer's name,
     or a callable taking the layer."""
     if filters is None:
@@ -416,7 +505,8 @@ def _selected(layer, filters):
 
 def quantize_model(model, mode=None, config=None, filters=None, **kwargs):
     """Model.quantize: each leaf layer that can be quantized is; the others are skipped with
-    Keras's warning ("Layer X does not have a `quantize` method implemented.")."""
+    Keras's warning ("Layer X does not have a `quantize` method implemented."); then the mode's
+    model-wide step, if it has one (GPTQ's and AWQ's calibration)."""
     type_check = kwargs.pop("type_check", True)
     if kwargs:
         raise ValueError(f"Unrecognized keyword arguments passed to {type(model).__name__}: "
@@ -425,16 +515,18 @@ def quantize_model(model, mode=None, config=None, filters=None, **kwargs):
             and not callable(filters):
         raise ValueError(f"The `filters` argument must be a regex string, a list of regex "
                          f"strings, or a callable. Received: {type(filters)}")
-    resolve_config(mode, config)  # an unknown mode is an error even with nothing to quantize
+    resolved = resolve_config(mode, config)  # an unknown mode errs even with nothing to quantize
     for layer in _leaf_layers(model):
-        if not _selected(layer, filters):
+        if not selected(layer, filters):
             continue
         quantize = getattr(layer, "quantize", None)
         try:
             if quantize is None:
                 raise NotImplementedError(f"Layer {type(layer).__name__} does not have a "
                                           f"`quantize` method implemented.")
-            quantize(mode, type_check=type_check, config=config)
+            quantize(resolved.mode, type_check=type_check, config=resolved)
         except NotImplementedError as error:
             warnings.warn(str(error), stacklevel=3)
-
+    model_step = getattr(mode_module(resolved.mode), "quantize_model", None)
+    if model_step is not None:
+        model_step(model, resolved, filters)
