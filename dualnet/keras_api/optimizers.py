@@ -47,6 +47,7 @@ class Optimizer:
         self._learning_rate = self._check_learning_rate(learning_rate)
         self._inner = None
         self._variables = None
+        self._overwritten_variables = []
 
     # ------------------------------------------------------------------ learning rate
 
@@ -102,7 +103,10 @@ class Optimizer:
         self._variables = variables
         options = self._inner_options()
         options["weight_decay"] = self.weight_decay or 0.0
-        self._inner = self._inner_class(variables, lr=self._current_learning_rate(),
+        # as Keras, a variable overwritten with its gradient gets no optimizer state
+        self._overwritten_variables = [v for v in variables if _overwritten(v)]
+        stepped = [v for v in variables if not _overwritten(v)] or variables
+        self._inner = self._inner_class(stepped, lr=self._current_learning_rate(),
                                         rule="keras", **options)
 
     @property
@@ -112,6 +116,8 @@ class Optimizer:
     def step(self):
         """One update of the bound variables from their `.grad` (the trainer's call)."""
         variables = self._variables
+        if self._overwritten_variables:
+            variables = self._overwrite_with_gradients()
         if self.clipvalue is not None:
             clip_grad_value_(variables, self.clipvalue)
         elif self.clipnorm is not None:
@@ -128,9 +134,23 @@ class Optimizer:
         self._inner.step()
         self.iterations += 1
 
+    def _overwrite_with_gradients(self):
+        """Keras's `_overwrite_variables_directly_with_gradients`: a variable made with
+        `overwrite_with_gradient=True` (float8's scales and amax histories) takes its gradient
+        as its new value, before and outside clipping, weight decay and the update rule.
+        Returns the variables left to update."""
+        for variable in self._overwritten_variables:
+            if variable.grad is not None:
+                with no_grad():
+                    variable.copy_(variable.grad)
+                variable.grad = None
+        return [v for v in self._variables if not _overwritten(v)]
+
     def zero_grad(self):
         if self._inner is not None:
             self._inner.zero_grad()
+            for variable in self._overwritten_variables:
+                variable.grad = None
 
     def apply_gradients(self, grads_and_vars):
         """Keras's API: update each variable with its gradient (arrays or tensors)."""
@@ -328,6 +348,10 @@ class Nadam(Optimizer):
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
                 "epsilon": self.epsilon}
+
+
+def _overwritten(variable):
+    return getattr(variable, "overwrite_with_gradient", False)
 
 
 def _snake(name):

@@ -493,6 +493,8 @@ class Layer(Module):
             weight = Parameter(value, requires_grad=self._trainable)
         else:
             weight = value
+        if overwrite_with_gradient:  # the Keras optimizers assign its gradient to it (float8)
+            weight.overwrite_with_gradient = True
         info = _WeightInfo(key, bool(trainable), regularizers.get(regularizer),
                            _constraint(constraint))
         self._weight_infos.append(info)
