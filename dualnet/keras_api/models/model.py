@@ -124,10 +124,18 @@ class Model(Trainer, Layer):
             return Functional.from_config(config, custom_objects=custom_objects)
         return cls(**config)
 
+    def get_quantization_layer_structure(self, mode=None):
+        """For GPTQ / AWQ calibration: {"pre_block_layers": [...], "sequential_blocks": [...]}
+        (the layers run before the first block, then the blocks in order), or None (the
+        default) when the model does not say; a model class overrides it, as in Keras."""
+        return None
+
     def quantize(self, mode=None, config=None, filters=None, **kwargs):
-        """Quantize every layer that supports it (Dense, Embedding: mode "int8"), as Keras's
-        Model.quantize; other layers are skipped with a warning. `filters`: a regex (or list of
-        them) on layer names, or a callable taking the layer."""
+        """Quantize every layer that supports it, as Keras's Model.quantize: Dense and Embedding
+        to "int8" / "int4", Dense to "float8", and Dense by "gptq" / "awq" (a GPTQConfig /
+        AWQConfig with calibration data; see `get_quantization_layer_structure`); other layers
+        are skipped with a warning. `filters`: a regex (or list of them) on layer names, or a
+        callable taking the layer."""
         from ..layers.quantization import quantize_model
         quantize_model(self, mode, config=config, filters=filters, **kwargs)
 
