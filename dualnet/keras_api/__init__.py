@@ -9,6 +9,7 @@ from . import callbacks, losses, metrics, optimizers, saving
 from . import datasets, utils
 from . import models
 from . import ops
+from . import quantizers
 from ._devices import device
 from .layers import Input, InputSpec, Layer
 from .models import Model, Sequential
@@ -16,4 +17,4 @@ from .models import Model, Sequential
 __all__ = ["Input", "InputSpec", "Layer", "Model", "Sequential", "activations", "callbacks",
            "datasets", "device", "ops", "saving",
            "initializers", "layers", "losses", "metrics", "models", "optimizers",
-           "regularizers", "utils"]
+           "quantizers", "regularizers", "utils"]

@@ -13,7 +13,8 @@ import dualnet as dn
 from dualnet import keras_api as keras
 from dualnet.keras_api import layers
 from dualnet.keras_api.layers.quantization import Int8QuantizationConfig
-from _keras_layer_parity import rand, real_keras
+from _keras_layer_parity import (built_pair as _pair, fit_matches_keras, rand, real_keras,
+                                 same_weights as _same_weights, to_np as _np)
 
 # Model.quantize warns for each layer it skips (Flatten, Dropout...), as Keras does
 pytestmark = pytest.mark.filterwarnings("ignore:Layer .* does not have a `quantize`",
@@ -22,31 +23,10 @@ pytestmark = pytest.mark.filterwarnings("ignore:Layer .* does not have a `quanti
 INDICES = np.array([[1, 2, 0, 4], [3, 3, 9, 7]], dtype=np.int64)
 
 
-def _np(value):
-    return np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value)
 
 
-def _same_weights(ours, theirs):
-    """Our and Keras's weight lists: same dtypes, int8 values exact, float ones to 1e-6."""
-    ours, theirs = [_np(w) for w in ours], [np.asarray(w) for w in theirs]
-    assert [w.dtype for w in ours] == [w.dtype for w in theirs]
-    assert [w.shape for w in ours] == [w.shape for w in theirs]
-    for mine, ref in zip(ours, theirs):
-        if ref.dtype == np.int8:
-            np.testing.assert_array_equal(mine, ref)
-        else:
-            np.testing.assert_allclose(mine, ref, rtol=1e-6, atol=0)
 
 
-def _pair(real, make_ours, make_theirs, build_shape, seed=0):
-    """The same float layer in dualnet and Keras (random weights), both built."""
-    ours, theirs = make_ours(layers), make_theirs(real.layers)
-    ours.build(build_shape)
-    theirs.build(build_shape)
-    values = [rand(*w.shape, seed=seed + i) for i, w in enumerate(theirs.get_weights())]
-    ours.set_weights(values)
-    theirs.set_weights(values)
-    return ours, theirs
 
 
 # ----------------------------------------------------------------------------- without Keras
@@ -135,10 +115,17 @@ def test_quantize_errors():
         dense.quantize()
     with pytest.raises(ValueError, match="GPTQConfig"):
         dense.quantize("gptq")
-    for mode in ("int4", "float8"):
-        with pytest.raises(NotImplementedError, match=f"'twice'.*'{mode}'"):
-            dense.quantize(mode)
+    with pytest.raises(ValueError, match="AWQConfig"):
+        dense.quantize("awq")
+    with pytest.raises(ValueError, match="Contradictory.*mode='int4'.*config.mode='int8'"):
+        dense.quantize("int4", config=Int8QuantizationConfig())
     assert dense.quantization_mode is None  # a refused mode changes nothing
+    emb = layers.Embedding(5, 2)
+    emb.build()
+    for mode in ("float8",):  # Keras's Embedding quantizes to int8 and int4 only
+        with pytest.raises(NotImplementedError, match=r"one of \('int8', 'int4'\).*" + mode):
+            emb.quantize(mode)
+    assert emb.quantization_mode is None and [w.dtype.name for w in emb.weights] == ["float32"]
     dense.quantize("int8")
     with pytest.raises(ValueError, match="'twice' is already quantized.*int8_from_float32"):
         dense.quantize("int8")
@@ -152,8 +139,8 @@ def test_quantize_errors():
         mine.quantize("int8")
     mine.quantize("int8", type_check=False)
     assert mine.quantization_mode == "int8"
-    with pytest.raises(NotImplementedError, match="int4"):
-        layers.Dense(2, dtype="int4_from_float32").build((None, 3))
+    with pytest.raises(NotImplementedError, match="quantization_mode=float8"):
+        layers.Embedding(5, 2, dtype="float8_from_float32").build()
 
 
 def test_model_quantize_skips_other_layers_with_a_warning():
@@ -173,8 +160,10 @@ def test_model_quantize_skips_other_layers_with_a_warning():
         filtered.quantize("int3")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        filtered.quantize("float8", filters="keep")
-    assert any("'float8'" in str(w.message) for w in caught)
+        embedded = keras.Sequential([keras.Input((3,), dtype="int64"), layers.Embedding(5, 2)])
+        embedded.quantize("float8")
+    assert any("quantization_mode=float8" in str(w.message) for w in caught)
+    assert embedded.layers[0].quantization_mode is None
 
 
 def test_lora_on_a_quantized_dense():
@@ -295,18 +284,7 @@ def test_training_after_quantization_matches_keras():
                                  for w in theirs.weights])
     assert [tuple(w.shape) for w in ours.trainable_weights] == \
         [tuple(w.shape) for w in theirs.trainable_weights]
-    x, y = rand(16, 5, seed=30), rand(16, 3, seed=31)
-    ours.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
-    theirs.compile(optimizer=real.optimizers.SGD(0.05), loss="mse")
-    ours.fit(x, y, epochs=3, batch_size=4, shuffle=False, verbose=0)
-    theirs.fit(x, y, epochs=3, batch_size=4, shuffle=False, verbose=0)
-    for mine, ref in zip(ours.get_weights(), theirs.get_weights()):
-        if ref.dtype == np.int8:
-            np.testing.assert_array_equal(mine, ref)
-        else:
-            np.testing.assert_allclose(mine, ref, rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0),
-                               rtol=1e-4, atol=1e-5)
+    fit_matches_keras(real, ours, theirs, epochs=3)
 
 
 def test_input_gradient_matches_keras():
@@ -378,3 +356,60 @@ def test_lora_merged_save_matches_keras(tmp_path):
         group = "layers/dense/vars"
         assert sorted(mine[group]) == sorted(ref[group]) == ["0", "1", "2"]
         _same_weights([mine[group][k][()] for k in "012"], [ref[group][k][()] for k in "012"])
+
+
+def test_quantizers_namespace():
+    """`keras_api.quantizers` has Keras's names; get / serialize / deserialize as Keras's."""
+    real = real_keras()
+    quantizers = keras.quantizers
+    assert set(quantizers.__all__) <= set(dir(real.quantizers)) | {"dequantize_with_sz_map"}
+    for name in quantizers.__all__:
+        assert callable(getattr(quantizers, name)), name
+    theirs = real.quantizers.AbsMaxQuantizer(axis=0, value_range=(-8, 7))
+    ours = quantizers.get(json.loads(json.dumps(real.quantizers.serialize(theirs))))
+    assert isinstance(ours, quantizers.AbsMaxQuantizer) and ours.axis == (0,)
+    assert json.loads(json.dumps(quantizers.serialize(ours))) == \
+        json.loads(json.dumps(real.quantizers.serialize(theirs)))
+    config = quantizers.get("int8_quantization_config")
+    assert isinstance(config, quantizers.Int8QuantizationConfig)
+    assert json.loads(json.dumps(quantizers.serialize(config))) == json.loads(json.dumps(
+        real.quantizers.serialize(real.quantizers.Int8QuantizationConfig())))
+    assert quantizers.get(None) is None
+    with pytest.raises(ValueError, match="Could not interpret quantizer identifier: nope"):
+        quantizers.get("nope")
+    with pytest.raises(AttributeError, match="no_such"):
+        quantizers.no_such
+
+
+@pytest.mark.parametrize("num_bits, narrow_range, axis", [(8, False, None), (3, True, None),
+                                                           (4, False, -1), (2, False, 1)])
+def test_fake_quant_with_min_max_vars(num_bits, narrow_range, axis):
+    """Values and gradients (x, min, max) as Keras's on its torch backend, whose per-channel
+    path takes the channels on the last axis (ours are moved to `axis` and back)."""
+    real = real_keras()
+    import torch
+    x = rand(4, 3, 5, seed=1) * 3
+    x[0, 0, :2] = [-1.0, 1.0]  # on the range ends
+    channels = 5 if axis is not None else None
+    lo = -np.abs(rand(channels or 1, seed=2)) - 0.2
+    hi = np.abs(rand(channels or 1, seed=3)) + 0.5
+    if channels is None:
+        lo, hi = lo.reshape(()), hi.reshape(())
+    grad = rand(4, 3, 5, seed=4)
+    move = (lambda a: a) if axis is None else (lambda a: np.moveaxis(a, 2, axis))
+    back = (lambda a: a) if axis is None else (lambda a: np.moveaxis(a, axis, 2))
+    ours_x, ours_lo, ours_hi = (dn.tensor(v, requires_grad=True) for v in (move(x), lo, hi))
+    out = keras.quantizers.fake_quant_with_min_max_vars(ours_x, ours_lo, ours_hi, num_bits,
+                                                        narrow_range, axis=axis)
+    out.backward(dn.tensor(move(grad)))
+    theirs = [torch.tensor(v, requires_grad=True) for v in (x, lo, hi)]
+    ref = real.quantizers.fake_quant_with_min_max_vars(*theirs, num_bits, narrow_range,
+                                                       axis=None if axis is None else 2)
+    ref.backward(torch.tensor(grad))
+    np.testing.assert_allclose(back(_np(out)), ref.detach().numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(back(_np(ours_x.grad)), theirs[0].grad.numpy())
+    for mine, their in zip((ours_lo, ours_hi), theirs[1:]):
+        np.testing.assert_allclose(_np(mine.grad), their.grad.numpy(), rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match=r"need 5 entries.*\(4, 3, 5\)"):
+        keras.quantizers.fake_quant_with_min_max_vars(dn.tensor(x), dn.zeros(3), dn.ones(3),
+                                                      axis=2)
