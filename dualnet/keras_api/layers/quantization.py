@@ -469,6 +469,20 @@ class Quantizable:
         return mode_module(self.quantization_mode).saved_variables(self, for_loading)
 
 
+def cached_view(layer, kind, names, build_value):
+    """`build_value()` (an unpacked or dequantized weight) computed once per state of the
+    stored weights `names` (their identities and version counters) and the compute dtype, so a
+    call reuses it until a weight is loaded or assigned."""
+    stored = [layer._stored(name) for name in names]
+    key = (layer._dtype,) + tuple((id(t), t._version.value) for t in stored if t is not None)
+    cache = layer.__dict__.setdefault("_quant_cache", {})
+    hit = cache.get(kind)
+    if hit is None or hit[0] != key:
+        with no_grad():
+            hit = cache[kind] = (key, build_value())
+    return hit[1]
+
+
 def layer_config(layer, config):
     """The config a quantized layer's mode reads: the one it was quantized with, else None (a
     layer rebuilt from a dtype policy; the mode reads the policy's parameters)."""

@@ -40,7 +40,7 @@ from .lora import LoadSlot
 from .quantization import AWQDTypePolicy, QuantizationConfig, layer_config
 from .quantization_calibration import (calibrate, check_calibration_args,
                                        compute_quantization_parameters, dequantize_with_zero_point,
-                                       dequantized_levels, quantize_with_sz_map,
+                                       dequantized_kernel, quantize_with_sz_map,
                                        quantize_with_zero_point, stored_levels)
 from .quantization_ops import as_numpy, dequantize_with_sz_map, pack_int4
 
@@ -145,14 +145,6 @@ def _calibrated(layer):
     return bool(layer.__dict__.get("is_awq_calibrated"))
 
 
-def dequantized(layer):
-    """The float (in, units) kernel a calibrated layer computes with: the dequantized levels
-    divided back by the AWQ scale of each input."""
-    scales = as_numpy(layer._stored("awq_scales"))[:, None]
-    kernel = dequantized_levels(layer, WEIGHT_BITS).T / scales
-    return from_numpy(np.ascontiguousarray(kernel)).to(layer._stored("quantized_kernel").device)
-
-
 def call(layer, inputs, training=None):
     """Keras's `_awq_call`: the float kernel until calibrated, then the dequantized one (LoRA
     is not applied here, as in Keras). A layer built from its policy has no float kernel: it
@@ -160,7 +152,7 @@ def call(layer, inputs, training=None):
     Keras's raises - dualnet runs layers on zeros to infer shapes, as load_model does."""
     kernel = None if _calibrated(layer) else layer._stored("kernel")
     if kernel is None:
-        kernel = dequantized(layer)
+        kernel = dequantized_kernel(layer, WEIGHT_BITS)
     if kernel.dtype is not inputs.dtype:
         kernel = kernel.to(inputs.dtype)
     out = _matmul.matmul(inputs, kernel)

@@ -29,7 +29,7 @@ import numpy as np
 from ...core.autograd import no_grad
 from ...core.creation import from_numpy
 from ..utils.progbar import Progbar
-from .quantization import selected
+from .quantization import cached_view, selected
 from .quantization_ops import as_numpy, dequantize_with_sz_map, unpack_int4
 
 __all__ = ["get_dataloader", "find_layers_in_block", "resolve_structure", "capture_inputs",
@@ -308,6 +308,9 @@ def calibrate(model, config, filters, make_object, missing_data):
 
 # ----------------------------------------------------------------------------- the stored layout
 
+_LAYOUT = ("quantized_kernel", "kernel_scale", "kernel_zero", "g_idx", "awq_scales")
+
+
 def stored_levels(layer, bits):
     """A calibrated GPTQ / AWQ layer's (units, in) uint8 levels: `quantized_kernel`, unpacked
     when it holds 4-bit values two to a byte."""
@@ -322,3 +325,16 @@ def dequantized_levels(layer, bits):
     return as_numpy(dequantize_with_sz_map(stored_levels(layer, bits),
                                            layer._stored("kernel_scale"),
                                            layer._stored("kernel_zero"), layer._stored("g_idx")))
+
+
+def dequantized_kernel(layer, bits):
+    """The (in, units) float kernel a calibrated layer computes with: the dequantized levels,
+    divided back by each input's `awq_scales` on an AWQ layer; cached until a weight changes."""
+    def build_value():
+        kernel = dequantized_levels(layer, bits).T
+        awq_scales = layer._stored("awq_scales")
+        if awq_scales is not None:
+            kernel = kernel / as_numpy(awq_scales)[:, None]
+        device = layer._stored("quantized_kernel").device
+        return from_numpy(np.ascontiguousarray(kernel)).to(device)
+    return cached_view(layer, "dequantized", _LAYOUT, build_value)

@@ -36,7 +36,7 @@ from .lora import LoadSlot
 from .quantization import GPTQDTypePolicy, QuantizationConfig
 from .quantization_calibration import (calibrate, check_calibration_args,
                                        compute_quantization_parameters, dequantize_with_zero_point,
-                                       dequantized_levels, quantize_with_zero_point, stored_levels)
+                                       dequantized_kernel, quantize_with_zero_point, stored_levels)
 from .quantization_ops import as_numpy, pack_int4
 
 __all__ = ["GPTQConfig", "GPTQ", "gptq_quantize_matrix"]
@@ -134,16 +134,10 @@ def quantize(layer, config):
     build(layer, tuple(layer._stored("kernel").shape), config)
 
 
-def dequantized_kernel(layer):
-    """The (in, out) float kernel the calibrated layer computes with."""
-    kernel = dequantized_levels(layer, _setting(layer, None, "weight_bits")).T
-    return from_numpy(np.ascontiguousarray(kernel)).to(layer._stored("kernel_scale").device)
-
-
 def call(layer, inputs, training=None):
     kernel = None if layer.__dict__.get("is_gptq_calibrated") else layer._stored("kernel")
     if kernel is None:  # calibrated, or rebuilt from a GPTQ policy (its weights to be loaded)
-        kernel = dequantized_kernel(layer)
+        kernel = dequantized_kernel(layer, _setting(layer, None, "weight_bits"))
     out = _matmul.matmul(inputs, kernel)
     if layer.bias is not None:
         out = out + layer.bias

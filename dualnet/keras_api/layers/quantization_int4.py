@@ -33,7 +33,7 @@ import numpy as np
 from ...core.autograd import no_grad
 from ...core.creation import from_numpy, ones
 from .quantization import (AbsMaxQuantizer, Int4DTypePolicy, QuantizationConfig,
-                           abs_max_quantize)
+                           abs_max_quantize, cached_view)
 from .quantization_int8 import embedding_rows, lora_rows, scaled_matmul
 from .quantization_ops import (abs_max_quantize_grouped_with_zero_point, as_numpy,
                                dequantize_with_sz_map, pack_int4, unpack_int4_numpy)
@@ -190,16 +190,7 @@ def quantize(layer, config):
 # ----------------------------------------------------------------------------- cached views
 
 def _cached(layer, kind, build_value):
-    """`build_value()` computed once per state of the stored quantized weights (their
-    identities and version counters) and the compute dtype."""
-    stored = [layer._stored(name) for name in _names(layer)]
-    key = (layer._dtype,) + tuple((id(t), t._version.value) for t in stored if t is not None)
-    cache = layer.__dict__.setdefault("_int4_cache", {})
-    hit = cache.get(kind)
-    if hit is None or hit[0] != key:
-        with no_grad():
-            hit = cache[kind] = (key, build_value())
-    return hit[1]
+    return cached_view(layer, kind, _names(layer), build_value)
 
 
 def unpacked(layer):
