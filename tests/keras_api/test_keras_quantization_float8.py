@@ -237,6 +237,7 @@ def test_float8_refusals(tmp_path):
     with pytest.raises(NotImplementedError, match="'f8'.*`_float8_call` doesn't support LoRA"):
         dense(dn.ones(1, 4))
     model = keras.Sequential([keras.Input((4,)), dense])
+    pytest.importorskip("h5py")
     with pytest.raises(ValueError, match="'f8'.*Unsupported quantization mode: float8"):
         model.save_weights(tmp_path / "lora.weights.h5")  # Keras cannot merge LoRA into it
 

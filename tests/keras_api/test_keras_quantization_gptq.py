@@ -221,6 +221,7 @@ def test_capture_inputs_restores_calls():
 
 
 def test_weights_file_and_keras_file_round_trip(tmp_path):
+    pytest.importorskip("h5py")
     model, structure = _ours()
     config = GPTQConfig(TOKENS, object(), weight_bits=4, group_size=4,
                         quantization_layer_structure=structure, **SETTINGS)
