@@ -566,6 +566,9 @@ def test_nan_propagation_without_torch():
     assert np.isnan(dn.maximum(dn.zeros(8), values).numpy()[0])
     assert np.isnan(dn.clamp(values, -1, 1).numpy()[0])
     np.testing.assert_array_equal(dn.clamp(values, 1.0, 0.0).numpy()[1:], np.zeros(7))  # min > max
+    scalar = dn.clamp(dn.tensor(3.0), 0.0, 1.0)  # 0-d operands: a 0-d tensor
+    assert scalar.shape == () and scalar.item() == 1.0
+    assert np.isnan(dn.clamp(dn.tensor(float("nan")), 0.0, 1.0).item())
 
 
 @pytest.mark.parity

