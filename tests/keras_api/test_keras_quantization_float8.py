@@ -67,6 +67,22 @@ def _float8_dense(units=3, in_dim=4, seed=0, **kwargs):
 # ----------------------------------------------------------------------------- without Keras
 
 
+def test_inference_reuses_the_rounded_kernel_until_it_changes():
+    """Without autograd (predict) the kernel's and bias's roundings are cached: the same
+    outputs as the autograd path, and new ones once the weights change."""
+    dense = _float8_dense()
+    x = dn.tensor(rand(5, 4, seed=9))
+    with dn.no_grad():
+        cached = _np(dense(x))
+    np.testing.assert_array_equal(cached, _np(dense(x)))
+    weights = dense.get_weights()
+    dense.set_weights([weights[0] * 2, weights[1] + 1] + weights[2:])
+    with dn.no_grad():
+        changed = _np(dense(x))
+    np.testing.assert_array_equal(changed, _np(dense(x)))
+    assert not np.allclose(changed, cached)
+
+
 @pytest.mark.parametrize("name, largest", [("float8_e4m3fn", E4M3_MAX),
                                            ("float8_e5m2", E5M2_MAX)])
 def test_float8_rounding_matches_ml_dtypes(name, largest):

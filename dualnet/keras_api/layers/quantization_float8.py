@@ -31,13 +31,13 @@ In training (and, for the output gradient, in any backward pass) the new scale a
 handed out as the gradients of those weights, Keras's custom-gradient trick, and the Keras
 optimizers write them over the weights (see `optimizers.Optimizer.step`).
 """
-from ...core.autograd import Function
+from ...core.autograd import Function, is_grad_enabled
 from ...core.creation import as_tensor
 from ...core.dtypes import float32, int32, to_dtype
 from ...core.ops.matmul import ops as _matmul
 from ...core.ops.elementwise.ops import where as _where
 from ...core.ops.shape.ops import cat as _cat
-from .quantization import QuantizationConfig, QuantizedFloat8DTypePolicy
+from .quantization import QuantizationConfig, QuantizedFloat8DTypePolicy, cached_view
 
 MODE = "float8"
 LAYERS = ("dense",)
@@ -234,14 +234,26 @@ def call(layer, inputs, training=None):
     weight = layer._stored
     inputs = _QuantizeDequantize.apply(inputs, weight("inputs_scale"),
                                        weight("inputs_amax_history"), dtype, bool(training))
-    kernel = _QuantizeDequantize.apply(weight("kernel"), weight("kernel_scale"),
-                                       weight("kernel_amax_history"), dtype, bool(training))
-    out = _QuantizeDequantizeGrad.apply(_matmul.matmul(inputs, kernel),
-                                        weight("outputs_grad_scale"),
-                                        weight("outputs_grad_amax_history"))
+    # inference without autograd (predict): no weight updates and no backward to shape, so
+    # the kernel's and the bias's roundings are reused until those weights change
+    frozen = not training and not is_grad_enabled()
+    if frozen:
+        kernel = cached_view(layer, "float8_kernel", ("kernel", "kernel_scale"),
+                             lambda: quantize_and_dequantize(weight("kernel"),
+                                                             weight("kernel_scale"),
+                                                             "float8_e4m3fn", dtype))
+        out = _matmul.matmul(inputs, kernel)
+    else:
+        kernel = _QuantizeDequantize.apply(weight("kernel"), weight("kernel_scale"),
+                                           weight("kernel_amax_history"), dtype, bool(training))
+        out = _QuantizeDequantizeGrad.apply(_matmul.matmul(inputs, kernel),
+                                            weight("outputs_grad_scale"),
+                                            weight("outputs_grad_amax_history"))
     if layer.bias is not None:
         bias = layer.bias
         if dtype is float32:  # Keras rounds the bias only under a float32 compute dtype
-            bias = _BiasRounding.apply(bias)
+            bias = cached_view(layer, "float8_bias", ("bias",),
+                               lambda: round_to_format(layer.bias, "bfloat16")) if frozen \
+                else _BiasRounding.apply(bias)
         out = out + bias
     return layer.activation(out)

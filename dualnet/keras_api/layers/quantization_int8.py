@@ -17,8 +17,10 @@ Its gradient w.r.t. the inputs is Keras's custom one, through the dequantized ke
 dL/dx = dL/dy @ (W_q / kernel_scale).T; the int8 weights get none. Embedding looks up int8 rows
 and divides each by its row's scale.
 """
+import numpy as np
+
 from ...core.autograd import Function
-from ...core.dtypes import float64, int64
+from ...core.dtypes import float32, float64, int64
 from ...core.ops.matmul import ops as _matmul
 from ...nn import functional as F
 from .quantization import (AbsMaxQuantizer, Int8QuantizationConfig, QuantizationConfig,
@@ -83,6 +85,22 @@ def saved_variables(layer, for_loading):
     return [values] + bias + [merged_scale.squeeze(layer._quant_axis)]
 
 
+def _largest_magnitude(dtype):
+    info = np.iinfo(dtype.np)
+    return max(-int(info.min), int(info.max))
+
+
+def _exact_accumulator(quantized, kernel):
+    """The float dtype that sums the integer product x_q @ W_q exactly, as Keras's int32
+    accumulation: float32 when no partial sum can reach 2**24 (int8 x int8 up to 1024 inputs),
+    else float64 (exact below 2**53). A float-valued quantizer output gets float64."""
+    if quantized.dtype.is_floating_point:
+        return float64
+    bound = kernel.shape[0] * _largest_magnitude(quantized.dtype) * _largest_magnitude(
+        kernel.dtype)
+    return float32 if bound < 2 ** 24 else float64
+
+
 class _Int8Matmul(Function):
     """y = float(x_q @ W_q) / (kernel_scale * x_scale), with Keras's gradient for x through the
     dequantized kernel (the int8 kernel and its scale get none)."""
@@ -93,9 +111,8 @@ class _Int8Matmul(Function):
         if inputs_quantizer is None:  # weights-only: float inputs against the int8 values
             return _matmul.matmul(inputs, kernel.to(inputs.dtype)) / kernel_scale
         quantized, inputs_scale = inputs_quantizer(inputs, axis=-1)
-        # integer x integer summed exactly: float64 holds every such sum below 2**53 (Keras/torch
-        # accumulate in int32), so the float32 result is the same rounding of the same integer
-        accumulated = _matmul.matmul(quantized.to(float64), kernel.to(float64))
+        wide = _exact_accumulator(quantized, kernel)
+        accumulated = _matmul.matmul(quantized.to(wide), kernel.to(wide))
         return accumulated.to(inputs.dtype) / (kernel_scale * inputs_scale)
 
     @staticmethod
