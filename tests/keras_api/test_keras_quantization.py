@@ -413,3 +413,21 @@ def test_fake_quant_with_min_max_vars(num_bits, narrow_range, axis):
     with pytest.raises(ValueError, match=r"need 5 entries.*\(4, 3, 5\)"):
         keras.quantizers.fake_quant_with_min_max_vars(dn.tensor(x), dn.zeros(3), dn.ones(3),
                                                       axis=2)
+
+
+@pytest.mark.parametrize("inputs", [1000, 5000])
+def test_int8_product_is_exact_on_either_side_of_the_float32_bound(inputs):
+    """The integer product is summed in float32 below 1024 inputs (every partial sum under
+    2**24) and in float64 from there: both give the exact integer sum, rounded once to
+    float32 (at 5000 inputs a float32 sum is off: this fails if that path summed in float32)."""
+    dense = layers.Dense(2, use_bias=False)
+    dense.build((None, inputs))
+    dense.set_weights([np.full((inputs, 2), 1.0, np.float32)])
+    dense.quantize("int8")  # every kernel value 127
+    _, scale = dense.get_weights()
+    x = np.ones((1, inputs), np.float32)
+    x[0, 1::3] = 0.99  # quantized to 126: the sum is not a multiple of a power of two
+    x_scale = np.float32(127) / (np.float32(1) + np.float32(1e-7))
+    x_q = np.clip(np.round(x * x_scale), -127, 127).astype(np.int64)
+    exact = (x_q @ np.full((inputs, 2), 127, np.int64)).astype(np.float32)
+    np.testing.assert_array_equal(_np(dense(dn.tensor(x))), exact / (scale * x_scale))

@@ -92,7 +92,7 @@ def _largest_magnitude(dtype):
 
 def _exact_accumulator(quantized, kernel):
     """The float dtype that sums the integer product x_q @ W_q exactly, as Keras's int32
-    accumulation: float32 when no partial sum can reach 2**24 (int8 x int8 up to 1024 inputs),
+    accumulation: float32 when no partial sum can reach 2**24 (int8 x int8 below 1024 inputs),
     else float64 (exact below 2**53). A float-valued quantizer output gets float64."""
     if quantized.dtype.is_floating_point:
         return float64
