@@ -17,7 +17,7 @@ import json
 import statistics
 import sys
 
-from common import header, run_python, table, wait_for_idle
+from common import header, keras_frameworks, run_python, table, wait_for_idle
 
 WORKER = r"""
 import json, os, sys, time
@@ -113,11 +113,7 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--images", type=int, default=4096)
     args = parser.parse_args(argv)
-    try:
-        run_python("import os; os.environ['KERAS_BACKEND'] = 'torch'; import keras")
-        frameworks = ["dualnet", "keras"]
-    except RuntimeError:
-        frameworks = ["dualnet"]
+    frameworks = keras_frameworks()
     wait_for_idle()
     runs = {}
     for workload in ("convnet", "mlp"):

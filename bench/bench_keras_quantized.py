@@ -15,7 +15,7 @@ import json
 import statistics
 import sys
 
-from common import header, run_python, table, wait_for_idle
+from common import header, keras_frameworks, run_python, table, wait_for_idle
 
 MODES = [("float32 (not quantized)", None, None), ("int8", "int8", None),
          ("int4, blocks of 128", "int4", 128), ("int4, per channel", "int4", -1),
@@ -60,11 +60,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
-    try:
-        run_python("import os; os.environ['KERAS_BACKEND'] = 'torch'; import keras")
-        frameworks = ["dualnet", "keras"]
-    except RuntimeError:
-        frameworks = ["dualnet"]
+    frameworks = keras_frameworks()
     wait_for_idle()
     runs = {}
     for _ in range(args.rounds):

@@ -139,6 +139,15 @@ def run_python(code, *, env=None, cwd=REPO, timeout=120):
     return elapsed, done.stdout
 
 
+def keras_frameworks():
+    """["dualnet", "keras"] when Keras 3 imports on its torch backend here, else ["dualnet"]."""
+    try:
+        run_python("import os; os.environ['KERAS_BACKEND'] = 'torch'; import keras")
+    except RuntimeError:
+        return ["dualnet"]
+    return ["dualnet", "keras"]
+
+
 # --------------------------------------------------------------------------------- machine load
 
 # Other processes using more than this share of one core count as contention. With torch at 2

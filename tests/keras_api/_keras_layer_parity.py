@@ -121,10 +121,15 @@ def built_pair(real, make_ours, make_theirs, build_shape, seed=0):
     ours, theirs = make_ours(layers), make_theirs(real.layers)
     ours.build(build_shape)
     theirs.build(build_shape)
+    share_random_weights(ours, theirs, seed)
+    return ours, theirs
+
+
+def share_random_weights(ours, theirs, seed=0):
+    """Set the same random values (one seed per weight, from `seed`) on both built models."""
     values = [rand(*w.shape, seed=seed + i) for i, w in enumerate(theirs.get_weights())]
     ours.set_weights(values)
     theirs.set_weights(values)
-    return ours, theirs
 
 
 def fit_matches_keras(real, ours, theirs, epochs):

@@ -14,7 +14,8 @@ from dualnet import keras_api as keras
 from dualnet.keras_api import layers
 from dualnet.keras_api.layers.quantization import Int8QuantizationConfig
 from _keras_layer_parity import (built_pair as _pair, fit_matches_keras, rand, real_keras,
-                                 same_weights as _same_weights, to_np as _np)
+                                 same_weights as _same_weights, share_random_weights,
+                                 to_np as _np)
 
 # Model.quantize warns for each layer it skips (Flatten, Dropout...), as Keras does
 pytestmark = pytest.mark.filterwarnings("ignore:Layer .* does not have a `quantize`",
@@ -269,9 +270,7 @@ def _model(L, real_keras_module):
 def test_training_after_quantization_matches_keras():
     real = real_keras()
     ours, theirs = _model(layers, keras), _model(real.layers, real)
-    values = [rand(*w.shape, seed=i) for i, w in enumerate(theirs.get_weights())]
-    ours.set_weights(values)
-    theirs.set_weights(values)
+    share_random_weights(ours, theirs)
     ours.quantize("int8")
     theirs.quantize("int8")
     ours.layers[1].enable_lora(2)

@@ -14,7 +14,7 @@ from dualnet import keras_api as keras
 from dualnet.keras_api import layers
 from dualnet.keras_api.layers.quantization_float8 import (Float8QuantizationConfig,
                                                           round_to_format)
-from _keras_layer_parity import rand, real_keras, to_np as _np
+from _keras_layer_parity import rand, real_keras, share_random_weights, to_np as _np
 
 pytestmark = pytest.mark.filterwarnings("ignore:Layer .* does not have a `quantize`",
                                         "ignore::DeprecationWarning")
@@ -285,9 +285,7 @@ def _pair(real, units=3, in_dim=4, seed=0, **kwargs):
     ours, theirs = layers.Dense(units, **kwargs), real.layers.Dense(units, **kwargs)
     ours.build((None, in_dim))
     theirs.build((None, in_dim))
-    values = [rand(*w.shape, seed=seed + i) for i, w in enumerate(theirs.get_weights())]
-    ours.set_weights(values)
-    theirs.set_weights(values)
+    share_random_weights(ours, theirs, seed)
     ours.quantize("float8")
     theirs.quantize("float8")
     return ours, theirs
@@ -363,9 +361,7 @@ def _model(L, module):
 def test_training_matches_keras(optimizer):
     real = real_keras()
     ours, theirs = _model(layers, keras), _model(real.layers, real)
-    values = [rand(*w.shape, seed=i) for i, w in enumerate(theirs.get_weights())]
-    ours.set_weights(values)
-    theirs.set_weights(values)
+    share_random_weights(ours, theirs)
     ours.quantize("float8")
     theirs.quantize("float8")
     if optimizer == "sgd":  # decay and clipping must leave the scales alone, as in Keras

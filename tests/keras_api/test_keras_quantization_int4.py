@@ -16,7 +16,8 @@ from dualnet.keras_api.layers.quantization_int4 import Int4QuantizationConfig
 from dualnet.keras_api.layers.quantization_ops import (
     abs_max_quantize_grouped_with_zero_point, unpack_int4)
 from _keras_layer_parity import (built_pair as _pair, fit_matches_keras, rand, real_keras,
-                                 same_weights as _same_weights, to_np as _np)
+                                 same_weights as _same_weights, share_random_weights,
+                                 to_np as _np)
 
 pytestmark = pytest.mark.filterwarnings("ignore:Layer .* does not have a `quantize`",
                                         "ignore::DeprecationWarning")
@@ -485,9 +486,7 @@ def test_training_lora_on_int4_matches_keras():
     def make(L, module):
         return module.Sequential([module.Input((5,)), L.Dense(8, activation="relu"), L.Dense(3)])
     ours, theirs = make(layers, keras), make(real.layers, real)
-    values = [rand(*w.shape, seed=i) for i, w in enumerate(theirs.get_weights())]
-    ours.set_weights(values)
-    theirs.set_weights(values)
+    share_random_weights(ours, theirs)
     ours.quantize("int4", config=Int4QuantizationConfig(block_size=2))
     theirs.quantize("int4", config=real.quantizers.Int4QuantizationConfig(block_size=2))
     a = rand(8, 2, seed=21) * 0.1
