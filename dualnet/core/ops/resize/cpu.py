@@ -64,11 +64,18 @@ def _rows(a, axis):
     return np.ascontiguousarray(moved).reshape(-1, moved.shape[-1]), moved.shape
 
 
+def _unrows(out, shape, axis):
+    """A kernel's (rows, n) result back in place: `shape` (from `_rows`) with n last, moved to
+    `axis`, C-contiguous."""
+    return np.ascontiguousarray(np.moveaxis(out.reshape(shape[:-1] + (out.shape[-1],)), -1,
+                                            axis))
+
+
 def resize_axis(a, axis, i0, i1, w0, w1):
     """out[..., j, ...] = w0[j] * a[..., i0[j], ...] + w1[j] * a[..., i1[j], ...] along `axis`."""
     rows, shape = _rows(a, axis)
     out = _gather(rows, i0, i1, w0.astype(a.dtype, copy=False), w1.astype(a.dtype, copy=False))
-    return np.ascontiguousarray(np.moveaxis(out.reshape(shape[:-1] + (i0.shape[0],)), -1, axis))
+    return _unrows(out, shape, axis)
 
 
 def resize_axis_transpose(g, axis, i0, i1, w0, w1, n_in):
@@ -77,21 +84,19 @@ def resize_axis_transpose(g, axis, i0, i1, w0, w1, n_in):
     rows, shape = _rows(g, axis)
     out = _scatter(rows, i0, i1, w0.astype(g.dtype, copy=False), w1.astype(g.dtype, copy=False),
                    n_in)
-    return np.ascontiguousarray(np.moveaxis(out.reshape(shape[:-1] + (n_in,)), -1, axis))
+    return _unrows(out, shape, axis)
 
 
 def resize_axis_taps(a, axis, index, weight):
     """out[..., j, ...] = sum_k weight[j, k] * a[..., index[j, k], ...] along `axis` (index and
     weight (n_out, taps); a tap with index -1 is skipped)."""
     rows, shape = _rows(a, axis)
-    out = _gather_taps(rows, index, weight.astype(a.dtype, copy=False))
-    return np.ascontiguousarray(np.moveaxis(out.reshape(shape[:-1] + (index.shape[0],)), -1,
-                                            axis))
+    return _unrows(_gather_taps(rows, index, weight.astype(a.dtype, copy=False)), shape, axis)
 
 
 def resize_axis_taps_transpose(g, axis, index, weight, n_in):
     """The transpose of `resize_axis_taps` (its gradient): each output's value, weighted, added
     back to every input it read."""
     rows, shape = _rows(g, axis)
-    out = _scatter_taps(rows, index, weight.astype(g.dtype, copy=False), n_in)
-    return np.ascontiguousarray(np.moveaxis(out.reshape(shape[:-1] + (n_in,)), -1, axis))
+    return _unrows(_scatter_taps(rows, index, weight.astype(g.dtype, copy=False), n_in), shape,
+                   axis)

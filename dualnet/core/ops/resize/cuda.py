@@ -89,47 +89,37 @@ def _scatter_taps(g, index, weight, out):
                 cuda.atomic.add(out, (o, index[j, t], i), value * weight[j, t])
 
 
+def _run(kernel, x, axis, size, indices, weights, scatter=False):
+    """Launch a gather (one thread per output element) or a scatter (one per input element,
+    into zeros) on x's (outer, size, inner) view: index tables as int64, weight tables in the
+    compute dtype; the result has `size` along `axis`, in x's dtype."""
+    dtype = _compute_dtype(x.dtype)
+    view = _view(x.astype(dtype, copy=False), axis)
+    out = (xp.zeros if scatter else xp.empty)((view.shape[0], size, view.shape[2]), dtype)
+    launch(kernel, view.size if scatter else out.size, view,
+           *(_device(t, np.int64) for t in indices), *(_device(t, dtype) for t in weights), out)
+    shape = x.shape[:axis] + (size,) + x.shape[axis + 1:]
+    return out.reshape(shape).astype(x.dtype, copy=False)
+
+
 def resize_axis(a, axis, i0, i1, w0, w1):
     """out[..., j, ...] = w0[j] * a[..., i0[j], ...] + w1[j] * a[..., i1[j], ...] along `axis`."""
-    dtype = _compute_dtype(a.dtype)
-    view = _view(a.astype(dtype, copy=False), axis)
-    out = xp.empty((view.shape[0], i0.shape[0], view.shape[2]), dtype)
-    launch(_gather, out.size, view, _device(i0, np.int64), _device(i1, np.int64),
-           _device(w0, dtype), _device(w1, dtype), out)
-    shape = a.shape[:axis] + (i0.shape[0],) + a.shape[axis + 1:]
-    return out.reshape(shape).astype(a.dtype, copy=False)
+    return _run(_gather, a, axis, i0.shape[0], (i0, i1), (w0, w1))
 
 
 def resize_axis_transpose(g, axis, i0, i1, w0, w1, n_in):
     """The transpose of `resize_axis` (its gradient): each output's value, weighted, added back
     to the two inputs it read."""
-    dtype = _compute_dtype(g.dtype)
-    view = _view(g.astype(dtype, copy=False), axis)
-    out = xp.zeros((view.shape[0], n_in, view.shape[2]), dtype)
-    launch(_scatter, view.size, view, _device(i0, np.int64), _device(i1, np.int64),
-           _device(w0, dtype), _device(w1, dtype), out)
-    shape = g.shape[:axis] + (n_in,) + g.shape[axis + 1:]
-    return out.reshape(shape).astype(g.dtype, copy=False)
+    return _run(_scatter, g, axis, n_in, (i0, i1), (w0, w1), scatter=True)
 
 
 def resize_axis_taps(a, axis, index, weight):
     """out[..., j, ...] = sum_k weight[j, k] * a[..., index[j, k], ...] along `axis` (index and
     weight (n_out, taps); a tap with index -1 is skipped)."""
-    dtype = _compute_dtype(a.dtype)
-    view = _view(a.astype(dtype, copy=False), axis)
-    out = xp.empty((view.shape[0], index.shape[0], view.shape[2]), dtype)
-    launch(_gather_taps, out.size, view, _device(index, np.int64), _device(weight, dtype), out)
-    shape = a.shape[:axis] + (index.shape[0],) + a.shape[axis + 1:]
-    return out.reshape(shape).astype(a.dtype, copy=False)
+    return _run(_gather_taps, a, axis, index.shape[0], (index,), (weight,))
 
 
 def resize_axis_taps_transpose(g, axis, index, weight, n_in):
     """The transpose of `resize_axis_taps` (its gradient): each output's value, weighted, added
     back to every input it read."""
-    dtype = _compute_dtype(g.dtype)
-    view = _view(g.astype(dtype, copy=False), axis)
-    out = xp.zeros((view.shape[0], n_in, view.shape[2]), dtype)
-    launch(_scatter_taps, view.size, view, _device(index, np.int64), _device(weight, dtype),
-           out)
-    shape = g.shape[:axis] + (n_in,) + g.shape[axis + 1:]
-    return out.reshape(shape).astype(g.dtype, copy=False)
+    return _run(_scatter_taps, g, axis, n_in, (index,), (weight,), scatter=True)
