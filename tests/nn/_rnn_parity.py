@@ -59,3 +59,20 @@ def compare_outputs_and_grads(ours, theirs, ours_outputs, theirs_outputs, leaves
     ours_params = dict(ours.named_parameters())
     for name, param in theirs.named_parameters():
         close(ours_params[name].grad, param.grad, tol)
+
+
+def gradcheck_projected_lstm(seq_len, batch, seed, wrap_input=None, unwrap_output=None):
+    """float64 gradcheck of a 2-layer bidirectional LSTM with proj_size=1 (input 2, hidden 3)
+    over x, h_0, c_0 and every parameter; `wrap_input` / `unwrap_output` turn x into what the
+    LSTM takes and its output into a tensor (packing and unpacking a sequence)."""
+    lstm = nn.LSTM(2, 3, num_layers=2, bidirectional=True, proj_size=1, dtype=dn.float64)
+    rng = np.random.default_rng(seed)
+    x = dn.tensor(rng.normal(size=(seq_len, batch, 2)), requires_grad=True)
+    h_0 = dn.tensor(rng.normal(size=(4, batch, 1)), requires_grad=True)
+    c_0 = dn.tensor(rng.normal(size=(4, batch, 3)), requires_grad=True)
+
+    def run(x, h_0, c_0, *_params):  # the parameters are perturbed in place by gradcheck
+        output, (h_n, c_n) = lstm(wrap_input(x) if wrap_input else x, (h_0, c_0))
+        return (unwrap_output(output) if unwrap_output else output), h_n, c_n
+
+    assert dn.autograd.gradcheck(run, (x, h_0, c_0, *lstm.parameters()))

@@ -13,7 +13,8 @@ import dualnet as dn
 from dualnet import nn
 
 from _rnn_parity import close as _close
-from _rnn_parity import compare_outputs_and_grads, leaf as _leaf, pair, torch as _torch
+from _rnn_parity import compare_outputs_and_grads, gradcheck_projected_lstm
+from _rnn_parity import leaf as _leaf, pair, torch as _torch
 
 RNG = np.random.default_rng(1)
 SEQ, BATCH, INPUT, HIDDEN, PROJ = 4, 2, 3, 5, 2
@@ -88,18 +89,7 @@ def test_dropout_between_layers_matches_torch():
 
 
 def test_gradcheck_float64():
-    lstm = nn.LSTM(2, 3, num_layers=2, bidirectional=True, proj_size=1, dtype=dn.float64)
-    params = list(lstm.parameters())
-    rng = np.random.default_rng(2)
-    x = dn.tensor(rng.normal(size=(2, 1, 2)), requires_grad=True)
-    h_0 = dn.tensor(rng.normal(size=(4, 1, 1)), requires_grad=True)
-    c_0 = dn.tensor(rng.normal(size=(4, 1, 3)), requires_grad=True)
-
-    def run(x, h_0, c_0, *_params):  # the parameters are perturbed in place by gradcheck
-        output, (h_n, c_n) = lstm(x, (h_0, c_0))
-        return output, h_n, c_n
-
-    assert dn.autograd.gradcheck(run, (x, h_0, c_0, *params))
+    gradcheck_projected_lstm(seq_len=2, batch=1, seed=2)
 
 
 REPRS = ["LSTM(3, 4, proj_size=2)", "LSTM(3, 4, proj_size=1, bias=False)",

@@ -14,7 +14,8 @@ from dualnet.nn.utils import rnn as R
 
 from _rnn_parity import TOL32, TOL64
 from _rnn_parity import backward as _backward, close as _close
-from _rnn_parity import compare_outputs_and_grads, leaf as _leaf, pair, torch as _torch
+from _rnn_parity import compare_outputs_and_grads, gradcheck_projected_lstm
+from _rnn_parity import leaf as _leaf, pair, torch as _torch
 
 RNG = np.random.default_rng(7)
 INPUT, HIDDEN, PROJ = 3, 5, 2
@@ -268,19 +269,10 @@ def test_packed_dropout_between_layers(kind):
 
 
 def test_packed_lstm_gradcheck_float64():
-    lstm = nn.LSTM(2, 3, num_layers=2, bidirectional=True, proj_size=1, dtype=dn.float64)
-    params = list(lstm.parameters())
-    rng = np.random.default_rng(3)
-    x = dn.tensor(rng.normal(size=(3, 3, 2)), requires_grad=True)
-    h_0 = dn.tensor(rng.normal(size=(4, 3, 1)), requires_grad=True)
-    c_0 = dn.tensor(rng.normal(size=(4, 3, 3)), requires_grad=True)
-
-    def run(x, h_0, c_0, *_params):  # the parameters are perturbed in place by gradcheck
-        packed = R.pack_padded_sequence(x, [2, 3, 1], enforce_sorted=False)
-        output, (h_n, c_n) = lstm(packed, (h_0, c_0))
-        return R.pad_packed_sequence(output, padding_value=0.5)[0], h_n, c_n
-
-    assert dn.autograd.gradcheck(run, (x, h_0, c_0, *params))
+    gradcheck_projected_lstm(
+        seq_len=3, batch=3, seed=3,
+        wrap_input=lambda x: R.pack_padded_sequence(x, [2, 3, 1], enforce_sorted=False),
+        unwrap_output=lambda output: R.pad_packed_sequence(output, padding_value=0.5)[0])
 
 
 # ------------------------------------------------------------------------- errors
