@@ -25,16 +25,17 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _GELU_CUBIC = 0.044715
 
 
-def _check(op, input):
+def _check(op, input, floating=True):
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: expected a Tensor as input, got {type(input).__name__}")
-    if not input.dtype.is_floating_point:
+    if floating and not input.dtype.is_floating_point:
         raise RuntimeError(f"{op}: expected a floating point tensor, got {input.dtype}")
 
 
-def _run(op, input, compute, inplace):
-    """compute(input), or written into input's memory (recorded as an in-place op) if inplace."""
-    _check(op, input)
+def _run(op, input, compute, inplace, floating=True):
+    """compute(input), or written into input's memory (recorded as an in-place op) if inplace;
+    `floating`: the op refuses integer tensors."""
+    _check(op, input, floating)
     if inplace:
         return apply_inplace(input, op + "_", compute)
     return compute(input)
@@ -185,14 +186,11 @@ def threshold_(input, threshold, value):
 
 
 def _threshold(input, bound, value, inplace):
-    if not isinstance(input, Tensor):
-        raise TypeError(f"threshold: expected a Tensor as input, got {type(input).__name__}")
-
     def compute(x):
         out = ew.where(x <= bound, value, x)
         return out if out.dtype == x.dtype else out.to(x.dtype)  # torch keeps input's dtype
 
-    return apply_inplace(input, "threshold_", compute) if inplace else compute(input)
+    return _run("threshold", input, compute, inplace, floating=False)
 
 
 def hardshrink(input, lambd=0.5):
