@@ -11,17 +11,15 @@ def gather_rows(weight, indices):
 
 @numba.njit(cache=True)
 def _scatter_rows(out, indices, grad_rows, skip, scale):
-    # scale: one factor per row of out, or empty for none
+    # scale: one factor per row of out, or empty for none (a factor of 1: exact)
     dim = grad_rows.shape[1]
+    one = scale.dtype.type(1)
     for k in range(indices.size):
         row = indices[k]
         if row != skip:
-            if scale.size:
-                for j in range(dim):
-                    out[row, j] += grad_rows[k, j] * scale[row]
-            else:
-                for j in range(dim):
-                    out[row, j] += grad_rows[k, j]
+            factor = scale[row] if scale.size else one
+            for j in range(dim):
+                out[row, j] += grad_rows[k, j] * factor
 
 
 def scatter_rows(num_rows, indices, grad_rows, skip, scale_grad_by_freq):
