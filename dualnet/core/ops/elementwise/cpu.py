@@ -320,9 +320,14 @@ def tanh_backward(grad, out):
     return grad - grad * out * out
 
 
-@_ufunc
-def clamp_backward(grad, a, low, high):
-    return grad * ((a >= low) & (a <= high))
+def clamp_backward(*args, out=None):
+    """clamp_backward(grad, a, low, high): grad where low <= a <= high, else 0 (a NaN input
+    gets 0), in NumPy for the reason `clamp` is (~3x faster than the Numba ufunc with scalar
+    bounds)."""
+    grad, a, low, high = args
+    inside = np.greater_equal(a, low)
+    inside &= np.less_equal(a, high)
+    return np.multiply(grad, inside, out=out)
 
 
 def clamp(*args, out=None):
