@@ -70,6 +70,22 @@ class ResizeAxisTranspose(Function):
         return ResizeAxis.apply(grad, ctx.axis, ctx.plan, ctx.n_in), None, None, None
 
 
+def _check_lanczos(op, align_corners, antialias):
+    """torch's conditions on lanczos (its messages)."""
+    if align_corners:
+        raise ValueError(f"{op}: lanczos mode does not support align_corners=True")
+    if not antialias:
+        raise ValueError(f"{op}: lanczos mode requires antialias=True")
+
+
+def _check_floating(op, mode, input):
+    """torch has no integer interpolation: NotImplementedError naming the dtype and shape."""
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"{op}: {mode} interpolation is not implemented for "
+                                  f"{input.dtype.name} input (shape {list(input.shape)}); "
+                                  f"convert it to a floating-point type first")
+
+
 def _plan(mode, n_in, size, factor, align_corners, antialias, dtype_name):
     """The taps of one axis, or None where the axis is left as it is."""
     if antialias:
@@ -102,17 +118,12 @@ def resize(input, sizes, axes, mode="bilinear", scales=None, align_corners=False
     if mode not in _RESIZE_MODES:
         raise ValueError(f"resize: mode must be one of {', '.join(_RESIZE_MODES)}, got "
                          f"{mode!r}")
-    if mode == "lanczos" and (not antialias or align_corners):
-        raise ValueError(f"resize: lanczos mode requires antialias=True and "
-                         f"align_corners=False, got antialias={antialias!r}, "
-                         f"align_corners={align_corners!r}")
+    if mode == "lanczos":
+        _check_lanczos("resize", align_corners, antialias)
     if antialias and mode not in _ANTIALIASED:
         raise ValueError(f"resize: antialias=True needs one of the modes "
                          f"{', '.join(_ANTIALIASED)}, got {mode!r}")
-    if not input.dtype.is_floating_point:
-        raise NotImplementedError(f"resize: {mode} interpolation is not implemented for "
-                                  f"{input.dtype.name} input (shape {list(input.shape)}); "
-                                  f"convert it to a floating-point type first")
+    _check_floating("resize", mode, input)
     scales = (None,) * len(axes) if scales is None else tuple(scales)
     out = input
     dtype_name = input.dtype.np.name
@@ -131,10 +142,7 @@ def resize(input, sizes, axes, mode="bilinear", scales=None, align_corners=False
 
 def _area(input, sizes):
     """torch's mode="area": adaptive average pooling to `sizes`."""
-    if not input.dtype.is_floating_point:
-        raise NotImplementedError(f"interpolate: area interpolation is not implemented for "
-                                  f"{input.dtype.name} input (shape {list(input.shape)}); "
-                                  f"convert it to a floating-point type first")
+    _check_floating("interpolate", "area", input)
     if len(sizes) < 3:
         return adaptive_avg_pool(input, sizes, layout="NCL" if len(sizes) == 1 else "NCHW",
                                  op="interpolate")
@@ -212,10 +220,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                                   f"{_MODES[mode] + 2}D input (input shape "
                                   f"{list(input.shape)})")
     if mode == "lanczos" and input.ndim == 4:
-        if align_corners:
-            raise ValueError("interpolate: lanczos mode does not support align_corners=True")
-        if not antialias:
-            raise ValueError("interpolate: lanczos mode requires antialias=True")
+        _check_lanczos("interpolate", align_corners, antialias)
     if mode == "area":
         return _area(input, tuple(int(s) for s in sizes))
     return resize(input, sizes, tuple(range(2, input.ndim)), mode=mode, scales=scales,
