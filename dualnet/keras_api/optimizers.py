@@ -47,7 +47,7 @@ class Optimizer:
         self._learning_rate = self._check_learning_rate(learning_rate)
         self._inner = None
         self._variables = None
-        self._overwritten_variables = []
+        self._overwritten_variables, self._stepped_variables = [], []
 
     # ------------------------------------------------------------------ learning rate
 
@@ -105,9 +105,9 @@ class Optimizer:
         options["weight_decay"] = self.weight_decay or 0.0
         # as Keras, a variable overwritten with its gradient gets no optimizer state
         self._overwritten_variables = [v for v in variables if _overwritten(v)]
-        stepped = [v for v in variables if not _overwritten(v)] or variables
-        self._inner = self._inner_class(stepped, lr=self._current_learning_rate(),
-                                        rule="keras", **options)
+        self._stepped_variables = [v for v in variables if not _overwritten(v)]
+        self._inner = self._inner_class(self._stepped_variables or variables,
+                                        lr=self._current_learning_rate(), rule="keras", **options)
 
     @property
     def built(self):
@@ -115,9 +115,9 @@ class Optimizer:
 
     def step(self):
         """One update of the bound variables from their `.grad` (the trainer's call)."""
-        variables = self._variables
         if self._overwritten_variables:
-            variables = self._overwrite_with_gradients()
+            self._overwrite_with_gradients()
+        variables = self._stepped_variables
         if self.clipvalue is not None:
             clip_grad_value_(variables, self.clipvalue)
         elif self.clipnorm is not None:
@@ -137,14 +137,12 @@ class Optimizer:
     def _overwrite_with_gradients(self):
         """Keras's `_overwrite_variables_directly_with_gradients`: a variable made with
         `overwrite_with_gradient=True` (float8's scales and amax histories) takes its gradient
-        as its new value, before and outside clipping, weight decay and the update rule.
-        Returns the variables left to update."""
+        as its new value, before and outside clipping, weight decay and the update rule."""
         for variable in self._overwritten_variables:
             if variable.grad is not None:
                 with no_grad():
                     variable.copy_(variable.grad)
                 variable.grad = None
-        return [v for v in self._variables if not _overwritten(v)]
 
     def zero_grad(self):
         if self._inner is not None:
