@@ -491,18 +491,16 @@ def layer_config(layer, config):
 
 # ----------------------------------------------------------------------------- Model.quantize
 
-def _leaf_layers(model):
-    found = []
-
-    def visit(layer):
-        children = layer._sublayers()
-        if not children:
-            found.append(layer)
-        for child in children:
-            visit(child)
-    for child in model._sublayers():
-        visit(child)
+def flatten_layers(layer):
+    """The layer and every layer inside it, depth first."""
+    found = [layer]
+    for child in layer._sublayers():
+        found.extend(flatten_layers(child))
     return found
+
+
+def _leaf_layers(model):
+    return [layer for layer in flatten_layers(model)[1:] if not layer._sublayers()]
 
 
 def selected(layer, filters):

@@ -29,7 +29,7 @@ import numpy as np
 from ...core.autograd import no_grad
 from ...core.creation import from_numpy
 from ..utils.progbar import Progbar
-from .quantization import cached_view, selected
+from .quantization import cached_view, flatten_layers, selected
 from .quantization_ops import as_numpy, dequantize_with_sz_map, unpack_int4
 
 __all__ = ["get_dataloader", "find_layers_in_block", "resolve_structure", "capture_inputs",
@@ -102,19 +102,11 @@ def get_dataloader(tokenizer, sequence_length, dataset, num_samples=128, *, stra
 
 # ----------------------------------------------------------------------------- model structure
 
-def _flatten_layers(layer):
-    """The layer and every layer inside it, depth first."""
-    found = [layer]
-    for child in layer._sublayers():
-        found.extend(_flatten_layers(child))
-    return found
-
-
 def find_layers_in_block(block):
     """Keras's find_layers_in_block: {path: layer} for each leaf Dense in `block` (the block
     itself included), keyed by its path (its name where it has no path)."""
     found = {}
-    for layer in _flatten_layers(block):
+    for layer in flatten_layers(block):
         if getattr(layer, "_quant_kind", None) == "dense" and not layer._sublayers():
             found[getattr(layer, "path", None) or layer.name] = layer
     return found
