@@ -34,14 +34,18 @@ def _compute_dtype(dtype):
     return np.float32 if dtype == np.float16 else dtype  # no half arithmetic or atomics
 
 
+@cuda.jit(device=True)
+def _position(k, n, inner):
+    """(outer, axis, inner) indices of the flat element k of an (outer, n, inner) array."""
+    return k // (inner * n), (k // inner) % n, k % inner
+
+
 @cuda.jit
 def _gather(a, i0, i1, w0, w1, out):
     n_out, inner = out.shape[1], out.shape[2]
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for k in range(start, out.size, stride):
-        i = k % inner
-        j = (k // inner) % n_out
-        o = k // (inner * n_out)
+        o, j, i = _position(k, n_out, inner)
         out[o, j, i] = a[o, i0[j], i] * w0[j] + a[o, i1[j], i] * w1[j]
 
 
@@ -50,9 +54,7 @@ def _scatter(g, i0, i1, w0, w1, out):
     n_out, inner = g.shape[1], g.shape[2]
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for k in range(start, g.size, stride):
-        i = k % inner
-        j = (k // inner) % n_out
-        o = k // (inner * n_out)
+        o, j, i = _position(k, n_out, inner)
         value = g[o, j, i]
         cuda.atomic.add(out, (o, i0[j], i), value * w0[j])
         cuda.atomic.add(out, (o, i1[j], i), value * w1[j])
@@ -64,9 +66,7 @@ def _gather_taps(a, index, weight, out):
     taps = index.shape[1]
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for k in range(start, out.size, stride):
-        i = k % inner
-        j = (k // inner) % n_out
-        o = k // (inner * n_out)
+        o, j, i = _position(k, n_out, inner)
         total = a[o, index[j, 0], i] * weight[j, 0]
         for t in range(1, taps):
             if index[j, t] >= 0:
@@ -80,9 +80,7 @@ def _scatter_taps(g, index, weight, out):
     taps = index.shape[1]
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for k in range(start, g.size, stride):
-        i = k % inner
-        j = (k // inner) % n_out
-        o = k // (inner * n_out)
+        o, j, i = _position(k, n_out, inner)
         value = g[o, j, i]
         for t in range(taps):
             if index[j, t] >= 0:
